@@ -42,7 +42,8 @@ class Config:
     rrf_k: int = 60
 
     # Extraction and abstention (calibrated on the dev split of the gold questions).
-    abstain_threshold: float = 0.5
+    abstain_threshold: float = 0.5  # Vietnamese questions
+    abstain_threshold_en: float = 0.45  # English questions match Vietnamese text less closely
     max_quotes: int = 2
 
     # Input limits.
@@ -63,7 +64,8 @@ class Config:
             "model": os.environ.get("EMBED_MODEL", ""),
             "backend": os.environ.get("EMBED_BACKEND", ""),
         }
-        for name, cast in (("k", int), ("abstain_threshold", float), ("retrieval", str)):
+        for name, cast in (("k", int), ("abstain_threshold", float), ("abstain_threshold_en", float),
+                           ("retrieval", str)):
             value = os.environ.get(f"QA_{name.upper()}")
             if value:
                 env[name] = cast(value)

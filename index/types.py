@@ -72,6 +72,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     id: str | None = None
     error: str | None = None  # set when the question itself was rejected
+    best_score: float | None = None  # extraction score of the best sentence (for calibration)
 
     @property
     def text(self) -> str:
@@ -117,6 +118,7 @@ class Answer:
                 }
                 for h in self.passages
             ],
+            best_score=None if self.best_score is None else round(self.best_score, 4),
             timings_ms={k: round(v, 2) for k, v in self.timings_ms.items()},
         )
         if self.error is not None:

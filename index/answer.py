@@ -1,0 +1,94 @@
+"""Wiring: question -> retrieval -> extraction -> ``Answer`` with citations."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+from .embedding import load_model
+from .extract import build_quote, score_sentences
+from .question import BadQuestion, Question, message, parse
+from .retrieve import Retriever
+from .store import Generation, load_generation
+from .types import Answer
+
+NOT_FOUND = {
+    "vi": "Không tìm thấy câu trả lời trong các bài viết.",
+    "en": "I could not find this in the articles.",
+}
+FOUND = {
+    "vi": "Trích nguyên văn từ bài viết [1]:",
+    "en": "Quoted verbatim from the article [1] (the articles are in Vietnamese):",
+}
+
+
+@dataclass
+class Engine:
+    """A loaded index generation with its model: everything ``answer`` needs."""
+
+    config: Config
+    generation: Generation
+    retriever: Retriever
+    model: object  # sentence_transformers.SentenceTransformer
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vector, dtype=np.float32).reshape(-1)
+
+
+def load(config: Config | None = None) -> Engine:
+    """Load the live generation of ``config.index_dir`` and the model it was built with."""
+    config = config or Config.from_env()
+    generation = load_generation(config.index_dir)
+    model = load_model(config)
+    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
+
+
+def threshold(config: Config, language: str) -> float:
+    return config.abstain_threshold if language == "vi" else config.abstain_threshold_en
+
+
+def answer(engine: Engine, question: str, *, id: str | None = None,
+           config: Config | None = None) -> Answer:
+    """Answer one question with verbatim quotes, or abstain; never raises on bad input."""
+    config = config or engine.config
+    t0 = time.perf_counter()
+    try:
+        q: Question = parse(question, config.max_question_chars)
+    except BadQuestion as bad:
+        return Answer(question=question if isinstance(question, str) else "", language=bad.language,
+                      abstained=True, id=id, error=bad.code,
+                      message=message(bad.code, bad.language, limit=config.max_question_chars))
+    vector = engine.embed_query(q.text)
+    t_embed = time.perf_counter()
+    hits = engine.retriever.passages(q.text, vector, config.retrieval, config.k,
+                                     config.candidates, config.rrf_k)
+    extra: list[int] = []
+    if config.retrieval == "hybrid":
+        dense, keyword = engine.retriever.sentences(q.text, vector, config.candidates)
+        extra = dense[:5] + keyword[:5]
+    t_search = time.perf_counter()
+    scored = score_sentences(q, vector, hits, engine.retriever, extra)
+    quotes = []
+    if scored and scored[0].score >= threshold(config, q.language):
+        quotes.append(build_quote(scored, engine.retriever, q))
+    t_extract = time.perf_counter()
+    return Answer(
+        question=q.text,
+        language=q.language,
+        abstained=not quotes,
+        message=FOUND[q.language] if quotes else NOT_FOUND[q.language],
+        quotes=quotes,
+        passages=hits,
+        id=id,
+        timings_ms={
+            "embed": (t_embed - t0) * 1000,
+            "search": (t_search - t_embed) * 1000,
+            "extract": (t_extract - t_search) * 1000,
+            "total": (t_extract - t0) * 1000,
+        },
+        best_score=scored[0].score if scored else None,
+    )

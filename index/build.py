@@ -1,0 +1,160 @@
+"""Build or update an index generation from a corpus folder.
+
+Incremental: an article whose file (and the cleaning code) is unchanged keeps
+its vectors from the live generation, provided model and chunk settings match.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import chunk_article, make_splitter, sentences_of
+from .config import Config
+from .corpus import CorpusReport, load_corpus
+from .embedding import load_model, model_id
+from .store import StoreError, load_generation, read_manifest, save_generation
+from .types import Article, Chunk, Sentence
+
+
+@dataclass
+class BuildResult:
+    index_dir: Path
+    generation: str | None  # None when the index was already up to date
+    report: CorpusReport
+    articles: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    embedded: int = 0  # texts encoded in this build
+    reused_articles: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def settings(config: Config) -> dict:
+    return {"chunk_size": config.chunk_size, "chunk_overlap": config.chunk_overlap}
+
+
+def is_current(config: Config, articles: list[Article], manifest: dict | None, mid: str) -> bool:
+    return bool(
+        manifest
+        and manifest.get("model_id") == mid
+        and manifest.get("settings") == settings(config)
+        and manifest.get("articles") == {a.source: a.checksum for a in articles}
+    )
+
+
+def _previous(config: Config, mid: str, log) -> tuple[dict, dict]:
+    """Reusable vectors by source from the live generation: (chunk rows, sentence rows)."""
+    try:
+        gen = load_generation(config.index_dir)
+    except StoreError as exc:
+        if "no index" not in str(exc):
+            log(f"warning: {exc}; building from scratch")
+        return {}, {}
+    if gen.manifest.get("model_id") != mid or gen.manifest.get("settings") != settings(config):
+        return {}, {}
+    chunks: dict[str, tuple[str, np.ndarray]] = {}
+    sentences: dict[str, np.ndarray] = {}
+    for source, article in gen.articles.items():
+        c_rows = [i for i, c in enumerate(gen.chunks) if c.source == source]
+        s_rows = [i for i, s in enumerate(gen.sentences) if s.source == source]
+        chunks[source] = (article.checksum, gen.chunk_vectors[c_rows])
+        sentences[source] = gen.sentence_vectors[s_rows]
+    return chunks, sentences
+
+
+def encode_passages(model, texts: list[str], progress: bool) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    vectors = model.encode(texts, prompt_name="passage", normalize_embeddings=True,
+                           batch_size=32, show_progress_bar=progress, convert_to_numpy=True)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def build(config: Config | None = None, *, force: bool = False, progress: bool = True,
+          log=lambda msg: print(msg, file=sys.stderr)) -> BuildResult:
+    """Build the index for ``config.corpus_dir`` into ``config.index_dir``."""
+    config = config or Config.from_env()
+    t0 = time.perf_counter()
+    articles, report = load_corpus(config.corpus_dir)
+    for skipped in report.skipped:
+        log(f"warning: skipped {skipped.source}: {skipped.reason}")
+    if not articles:
+        raise ValueError(f"no readable articles (.txt/.md) in {config.corpus_dir}")
+    mid = model_id(config)
+    result = BuildResult(index_dir=Path(config.index_dir), generation=None, report=report,
+                         articles=len(articles))
+    if not force and is_current(config, articles, read_manifest(config.index_dir), mid):
+        result.seconds["total"] = time.perf_counter() - t0
+        return result
+
+    splitter = make_splitter(config.chunk_size, config.chunk_overlap)
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    per_article: list[tuple[Article, list[Chunk], list[Sentence]]] = []
+    for article in articles:
+        a_chunks = chunk_article(article, splitter)
+        a_sentences = sentences_of(article, a_chunks, first_id=len(sentences))
+        chunks += a_chunks
+        sentences += a_sentences
+        per_article.append((article, a_chunks, a_sentences))
+    t_prepared = time.perf_counter()
+
+    old_chunks, old_sentences = ({}, {}) if force else _previous(config, mid, log)
+    todo: list[str] = []
+    chunk_vectors: list[np.ndarray | None] = []
+    sentence_vectors: list[np.ndarray | None] = []
+    for article, a_chunks, a_sentences in per_article:
+        old = old_chunks.get(article.source)
+        if old and old[0] == article.checksum and len(old[1]) == len(a_chunks) \
+                and len(old_sentences[article.source]) == len(a_sentences):
+            chunk_vectors.append(old[1])
+            sentence_vectors.append(old_sentences[article.source])
+            result.reused_articles.append(article.source)
+            continue
+        chunk_vectors.append(None)
+        sentence_vectors.append(None)
+        todo += [c.text for c in a_chunks] + [s.text for s in a_sentences]
+
+    t_embed = time.perf_counter()
+    vectors = np.zeros((0, 0), dtype=np.float32)
+    if todo:
+        model = load_model(config)
+        result.seconds["model_load"] = time.perf_counter() - t_embed
+        t_embed = time.perf_counter()
+        vectors = encode_passages(model, todo, progress)
+    result.seconds["encode"] = time.perf_counter() - t_embed
+    result.embedded = len(todo)
+
+    cursor = 0
+    for i, (article, a_chunks, a_sentences) in enumerate(per_article):
+        if chunk_vectors[i] is None:
+            chunk_vectors[i] = vectors[cursor:cursor + len(a_chunks)]
+            cursor += len(a_chunks)
+            sentence_vectors[i] = vectors[cursor:cursor + len(a_sentences)]
+            cursor += len(a_sentences)
+    dim = next((v.shape[1] for v in chunk_vectors if v is not None and v.ndim == 2 and v.size), 0)
+
+    def stack(parts):
+        parts = [p for p in parts if len(p)]
+        return np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
+    t_save = time.perf_counter()
+    path = save_generation(
+        config.index_dir, articles, chunks, sentences, stack(chunk_vectors), stack(sentence_vectors),
+        meta={
+            "model_id": mid,
+            "settings": settings(config),
+            "dim": int(dim),
+            "corpus_dir": str(Path(config.corpus_dir).resolve()),
+            "articles": {a.source: a.checksum for a in articles},
+        },
+    )
+    now = time.perf_counter()
+    result.seconds.update(prepare=t_prepared - t0, save=now - t_save, total=now - t0)
+    result.generation = path.name
+    result.chunks, result.sentences = len(chunks), len(sentences)
+    return result

@@ -1,0 +1,187 @@
+"""Command line: ``python -m index build|ask|show|info``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import Config
+from .store import StoreError, load_generation, read_manifest
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _config(args) -> Config:
+    return Config.from_env(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        k=getattr(args, "k", None),
+    )
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False))
+
+
+def cmd_build(args) -> int:
+    from .build import build
+
+    config = _config(args)
+    result = build(config, force=args.force, progress=not args.quiet)
+    report = result.report
+    print(f"corpus: {config.corpus_dir} ({result.articles} articles); cleaning {report.summary()}")
+    if args.verbose:
+        for r in report.removed:
+            print(f"  - {r.source}: [{r.reason}] {r.line[:100]}")
+    if result.generation is None:
+        print(f"index up to date: {config.index_dir} ({result.seconds['total']:.1f}s)")
+    else:
+        reused = f", {len(result.reused_articles)} articles reused" if result.reused_articles else ""
+        print(f"built generation {result.generation} in {config.index_dir}: {result.chunks} chunks, "
+              f"{result.sentences} sentences, {result.embedded} texts encoded{reused} "
+              f"({result.seconds['total']:.1f}s, encoding {result.seconds.get('encode', 0):.1f}s)")
+    return EXIT_OK
+
+
+def _render(ans) -> str:
+    lines = [ans.message]
+    for n, q in enumerate(ans.quotes, 1):
+        lines.append(f"  “{q.text}”")
+        lines.append(f"  [{n}] {q.title} — {q.date or 'no date'} — {q.source} [{q.start}:{q.end}] "
+                     f"score {q.score:.3f}")
+        if q.highlight_start is not None:
+            span = q.text[q.highlight_start - q.start:q.highlight_end - q.start]
+            lines.append(f"      answer: {span}")
+    return "\n".join(lines)
+
+
+def _read_stdin_questions():
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield None, f"stdin is not valid UTF-8 (byte {exc.start})"
+        return
+    for line in text.splitlines():
+        if line.strip():
+            yield line, None
+
+
+def cmd_ask(args) -> int:
+    from .answer import answer, load
+
+    config = _config(args)
+    engine = load(config)
+    if args.question and args.question != ["-"]:
+        ans = answer(engine, " ".join(args.question))
+        if args.json:
+            _print_json(ans.to_dict())
+        else:
+            print(_render(ans))
+        return EXIT_BAD_INPUT if ans.error else EXIT_OK
+    # One question per stdin line, one JSON answer per output line.
+    status = EXIT_OK
+    for n, (line, problem) in enumerate(_read_stdin_questions(), 1):
+        if problem:
+            _print_json({"error": "invalid_utf8", "message": problem})
+            return EXIT_BAD_INPUT
+        try:
+            item = json.loads(line) if line.lstrip().startswith("{") else {"question": line}
+        except ValueError:
+            item = {"question": line}
+        ans = answer(engine, item.get("question", ""), id=item.get("id", str(n)))
+        _print_json(ans.to_dict())
+        if ans.error:
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def cmd_show(args) -> int:
+    gen = load_generation(_config(args).index_dir)
+    article = gen.articles.get(args.source)
+    if article is None:
+        print(f"error: no article {args.source!r} in the index; known: {', '.join(gen.articles)}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        _print_json({"source": article.source, "title": article.title, "date": article.date,
+                     "text": article.text})
+    else:
+        print(article.text)
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    config = _config(args)
+    manifest = read_manifest(config.index_dir)
+    if manifest is None:
+        print(f"no index in {config.index_dir}; build it with `python -m index build`", file=sys.stderr)
+        return EXIT_ERROR
+    gen = load_generation(config.index_dir)  # verifies checksums
+    info = {
+        "index_dir": str(config.index_dir),
+        "generation": gen.name,
+        "created_at": manifest.get("created_at"),
+        "model_id": manifest.get("model_id"),
+        "settings": manifest.get("settings"),
+        "counts": manifest.get("counts"),
+        "articles": [{"source": a.source, "title": a.title, "date": a.date, "chars": len(a.text)}
+                     for a in gen.articles.values()],
+    }
+    if args.json:
+        _print_json(info)
+    else:
+        print(f"index {info['index_dir']} generation {info['generation']} (built {info['created_at']})")
+        print(f"model {info['model_id']}; {info['counts']}; settings {info['settings']}")
+        for a in info["articles"]:
+            print(f"  {a['source']}  {a['date'] or '----------'}  {a['chars']:>6} chars  {a['title'][:70]}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m index",
+                                description="Cited, extractive question answering over news articles.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build or update the index from a folder of articles")
+    b.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (default: corpus/, env CORPUS_DIR)")
+    b.add_argument("--out", "--index", dest="index", type=Path,
+                   help="index folder (default: .cache/index, env INDEX_DIR)")
+    b.add_argument("--force", action="store_true", help="re-embed everything")
+    b.add_argument("--verbose", "-v", action="store_true", help="list every removed boilerplate line")
+    b.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_build)
+
+    a = sub.add_parser("ask", help="answer a question (or one per stdin line, JSON lines out)")
+    a.add_argument("question", nargs="*", help="the question; omit or '-' to read questions from stdin")
+    a.add_argument("--index", type=Path, help="index folder (default: .cache/index, env INDEX_DIR)")
+    a.add_argument("--json", action="store_true", help="print the Answer JSON")
+    a.add_argument("-k", type=int, help="passages to retrieve (default 5)")
+    a.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("show", help="print an article's stored text (the text citation offsets index)")
+    s.add_argument("source", help="article file name, e.g. 004_11babb57b19a238d.txt")
+    s.add_argument("--index", type=Path)
+    s.add_argument("--json", action="store_true", help='print {"source","title","date","text"}')
+    s.set_defaults(func=cmd_show)
+
+    i = sub.add_parser("info", help="describe the live index generation")
+    i.add_argument("--index", type=Path)
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "k", None) is not None and not 1 <= args.k <= 50:
+        print("error: -k must be between 1 and 50", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except (StoreError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130

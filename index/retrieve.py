@@ -1,0 +1,84 @@
+"""Dense (FAISS) + keyword (BM25) retrieval of passages, fused by reciprocal rank."""
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from .store import Generation
+from .types import Hit
+
+
+def _flat_ip(vectors: np.ndarray) -> faiss.IndexFlatIP:
+    index = faiss.IndexFlatIP(int(vectors.shape[1]) if vectors.ndim == 2 and vectors.size else 1)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _search(index: faiss.Index, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+    n = min(n, index.ntotal)
+    if n <= 0:
+        return []
+    scores, rows = index.search(query.reshape(1, -1).astype(np.float32), n)
+    # FAISS pads with -1 when it finds fewer than n.
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings (rank from 1)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, 1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Passage and sentence search over one loaded generation."""
+
+    def __init__(self, generation: Generation):
+        self.generation = generation
+        self.chunk_index = _flat_ip(generation.chunk_vectors)
+        self.sentence_index = _flat_ip(generation.sentence_vectors)
+        self.chunk_rows = {c.id: row for row, c in enumerate(generation.chunks)}
+        # Sentences overlapping each chunk, for extraction inside the top passages.
+        self.chunk_sentences: list[list[int]] = [[] for _ in generation.chunks]
+        by_source: dict[str, list[int]] = {}
+        for row, s in enumerate(generation.sentences):
+            by_source.setdefault(s.source, []).append(row)
+        for c_row, c in enumerate(generation.chunks):
+            self.chunk_sentences[c_row] = [
+                r for r in by_source.get(c.source, [])
+                if generation.sentences[r].start < c.end and generation.sentences[r].end > c.start
+            ]
+
+    def passages(self, question: str, query_vector: np.ndarray, mode: str, k: int,
+                 candidates: int, rrf_k: int) -> list[Hit]:
+        """The top ``k`` passages; ``mode`` is "hybrid", "dense" or "keyword"."""
+        dense = _search(self.chunk_index, query_vector, candidates) if mode != "keyword" else []
+        keyword = self.generation.chunk_keywords.top(question, candidates) if mode != "dense" else []
+        dense_rows = [r for r, _ in dense]
+        keyword_rows = [r for r, _ in keyword]
+        if mode == "dense":
+            fused = {r: s for r, s in dense}
+        elif mode == "keyword":
+            fused = {r: s for r, s in keyword}
+        else:
+            fused = rrf([dense_rows, keyword_rows], rrf_k)
+        best = sorted(fused, key=lambda r: -fused[r])[:k]
+        chunks = self.generation.chunks
+        return [
+            Hit(
+                chunk=chunks[r],
+                score=fused[r],
+                dense_rank=dense_rows.index(r) + 1 if r in dense_rows else None,
+                keyword_rank=keyword_rows.index(r) + 1 if r in keyword_rows else None,
+            )
+            for r in best
+        ]
+
+    def sentences(self, question: str, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+        """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
+        dense = [r for r, _ in _search(self.sentence_index, query_vector, n)]
+        keyword = [r for r, _ in self.generation.sentence_keywords.top(question, n)]
+        return dense, keyword
