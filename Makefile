@@ -1,0 +1,33 @@
+# make run   - set everything up and start the chat on 127.0.0.1:7860 (HOST/PORT to change)
+# make test  - the whole test suite
+PYTHON_SYS ?= $(shell command -v python3.11 || command -v python3)
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+
+.PHONY: install index run test eval bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: the CPU build, never the CUDA one
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(PY) -m index build
+
+run: index
+	@if [ -f app.py ]; then $(PY) app.py; else $(PY) -m index ask; fi
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m eval.bench_embedding
+
+clean:
+	rm -rf .cache eval/out
