@@ -64,11 +64,11 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
                       message=message(bad.code, bad.language, limit=config.max_question_chars))
     vector = engine.embed_query(q.text)
     t_embed = time.perf_counter()
-    hits = engine.retriever.passages(q.text, vector, config.retrieval, config.k,
+    hits = engine.retriever.passages(q.keywords, vector, config.retrieval, config.k,
                                      config.candidates, config.rrf_k)
     extra: list[int] = []
     if config.retrieval == "hybrid":
-        dense, keyword = engine.retriever.sentences(q.text, vector, config.candidates)
+        dense, keyword = engine.retriever.sentences(q.keywords, vector, config.candidates)
         extra = dense[:5] + keyword[:5]
     t_search = time.perf_counter()
     scored = score_sentences(q, vector, hits, engine.retriever, extra)

@@ -31,6 +31,8 @@ he she they them his her their has have had will would can could should may migh
 WEIGHT_SENTENCE = 0.6
 WEIGHT_COVERAGE = 0.25
 WEIGHT_PASSAGE = 0.15
+# Added when the sentence holds what the question type asks for (a date for "when"...).
+WEIGHT_TYPE = 0.05
 NEIGHBOUR_MARGIN = 0.02  # a neighbour joins the quote when it scores this close to the best
 
 
@@ -40,6 +42,7 @@ class Scored:
     score: float
     dense: float
     coverage: float
+    typed: bool  # holds a span of the asked type (always True for untyped questions)
 
 
 def content_words(text: str) -> set[str]:
@@ -75,9 +78,12 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
     q_words = content_words(question.text)
     scored = []
     for r, d in zip(order, dense):
-        cov = coverage(q_words, gen.sentences[r].text)
-        score = WEIGHT_SENTENCE * float(d) + WEIGHT_COVERAGE * cov + WEIGHT_PASSAGE * rows[r]
-        scored.append(Scored(row=r, score=score, dense=float(d), coverage=cov))
+        text = gen.sentences[r].text
+        cov = coverage(q_words, text)
+        typed = question.kind is None or highlight(text, question) is not None
+        score = (WEIGHT_SENTENCE * float(d) + WEIGHT_COVERAGE * cov + WEIGHT_PASSAGE * rows[r]
+                 + (WEIGHT_TYPE if typed and question.kind else 0.0))
+        scored.append(Scored(row=r, score=score, dense=float(d), coverage=cov, typed=typed))
     scored.sort(key=lambda s: -s.score)
     return scored
 
@@ -109,47 +115,83 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question) 
 
 # --- the span that answers the question type ----------------------------------
 
-_DATE = re.compile(
-    r"(?:ngày\s+)?\d{1,2}\s*[-–]\s*\d{1,2}/\d{1,2}/\d{4}"
-    r"|(?:ngày\s+)?\d{1,2}/\d{1,2}/\d{4}"
-    r"|(?:ngày\s+)?\d{1,2}[-/]\d{1,2}(?!\d)"
-    r"|(?:tháng\s+)?\d{1,2}/\d{4}"
-    r"|(?:năm\s+)\d{4}"
-    r"|\b(?:19|20)\d{2}\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"(?<![\w/])(?:hơn\s+|gần\s+|khoảng\s+)?\d+(?:[.,]\d+)*(?:\s*%|\s+(?:triệu|tỷ|nghìn|ngàn|vạn)\b)?"
-                     r"(?:\s+[^\W\d]+){0,2}", re.IGNORECASE)
-_UPPER = "A-ZĐÀ-ỸÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝĂĨŨƠƯẠ-Ỹ"
-_NAME = re.compile(rf"(?:[{_UPPER}][\w]*(?:\s+|$)){{2,5}}")
-_PLACE_CUE = re.compile(r"\b(tại|ở)\s+", re.IGNORECASE)
+_DAY = (r"(?:(?:sáng|chiều|tối|trưa)\s+)?(?:ngày\s+)?(?:\d{1,2}\s*[-–]\s*)?\d{1,2}[/-]\d{1,2}"
+        r"(?:[/-]\d{4})?(?![\d/])")
+_MONTH = r"(?:tháng\s+)?\d{1,2}/\d{4}\b|tháng\s+\d{1,2}\b"
+_YEAR = r"(?:năm\s+)?\b(?:19|20)\d{2}\b"
+_DATES_BY_PRECISION = [re.compile(p, re.IGNORECASE) for p in (_DAY, _MONTH, _YEAR)]
+_DATE = re.compile("|".join((_DAY, _MONTH, _YEAR)), re.IGNORECASE)
+# A number with its multiplier or unit: "78,44 triệu", "64,78%", "hơn 150 quốc gia".
+_NUMBER = re.compile(
+    r"(?<![\w/.,-])(?:(?:hơn|gần|khoảng|trên|dưới)\s+)?\d+(?:[.,]\d+)*(?![\d/-])"
+    r"(?:\s*%(?:\s+[^\W\d]+){0,2}|\s+(?:triệu|tỷ|nghìn|ngàn)(?:\s+[^\W\d]+)?|(?:\s+[^\W\d]+){1,2})?",
+    re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W\d_][\w&]*\.?")
+# Words that open organisation names or titles, not people.
+_NOT_PERSON = {"bo", "cuc", "co", "hoi", "trung", "lien", "uy", "hoc", "truong", "ban", "vien",
+               "so", "cong", "quan", "hiep", "dai", "thu", "pho", "chu", "tong", "ngay", "theo", "tai",
+               "ong", "ba", "viet", "nhat", "tuan", "dien", "trien", "thieu", "trong", "sau", "voi"}
+_PERSON_CUE = re.compile(r"(?:ông|bà|tướng|trưởng|sứ|tá|thư ký|lệnh|GS\.|TS\.|Mr\.?|Ms\.?)\s*$", re.IGNORECASE)
+_PLACE_CUE = re.compile(r"(?:tại|ở)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def _capitalised_runs(text: str) -> list[tuple[int, int]]:
+    """Spans of consecutive capitalised words ("Trần Quang Hưng", "K. Shanmugam")."""
+    runs: list[list[int]] = []
+    prev_end = -2
+    for m in _TOKEN.finditer(text):
+        word = m.group(0)
+        if not word[0].isupper():
+            prev_end = -2
+            continue
+        if runs and text[prev_end:m.start()] in (" ", "") and prev_end >= 0:
+            runs[-1][1] = m.end()
+        else:
+            runs.append([m.start(), m.end()])
+        prev_end = m.end() if not word.endswith(".") or len(word) <= 2 else -2
+    return [(a, b - 1 if text[b - 1] == "." and b - a > 2 else b) for a, b in runs]
+
+
+def _name_span(text: str, question_words: set[str], cue: re.Pattern,
+               min_words: int) -> tuple[int, int] | None:
+    fallback = None
+    for start, end in _capitalised_runs(text):
+        name = text[start:end]
+        parts = [fold(w).lower().rstrip(".") for w in name.split()]
+        # Leading title words ("Bà", "Đại sứ") are not the name.
+        while parts and parts[0] in _NOT_PERSON:
+            skip = len(name.split()[0]) + 1
+            start, name, parts = start + skip, name[skip:], parts[1:]
+        if len(parts) < min_words or set(parts) <= question_words:
+            continue
+        if cue.search(text[max(0, start - 20):start]):
+            return start, end
+        if fallback is None:
+            fallback = (start, end)
+    return fallback
 
 
 def highlight(text: str, question: Question) -> tuple[int, int] | None:
     """(start, end) inside ``text`` of the span answering the question's type, if found."""
     q_words = content_words(question.text)
     if question.kind == "when":
-        m = _DATE.search(text)
-        return (m.start(), m.end()) if m else None
+        # The most specific date wins: a day over a month over a bare year.
+        for pattern in _DATES_BY_PRECISION:
+            m = pattern.search(text)
+            if m:
+                return m.start(), m.end()
+        return None
     if question.kind == "how_many":
-        for m in _NUMBER.finditer(text):
-            number = m.group(0)
-            if _DATE.fullmatch(number.split()[0]) and "/" in number:
+        pos = 0
+        while (m := _NUMBER.search(text, pos)) is not None:
+            digits = re.search(r"\d[\d.,]*", m.group(0))
+            if re.fullmatch(r"(?:19|20)\d\d", digits.group(0)):  # a year, not a count
+                pos = m.start() + digits.end()
                 continue
-            # Keep the unit words only when they are letters after the number.
-            end = m.start() + len(number.rstrip())
-            return m.start(), end
+            return m.start(), m.end()
         return None
-    if question.kind in ("who", "where"):
-        start = 0
-        if question.kind == "where":
-            cue = _PLACE_CUE.search(text)
-            start = cue.end() if cue else 0
-        for m in _NAME.finditer(text, start):
-            name = m.group(0).strip()
-            name_words = {fold(w).lower() for w in name.split()}
-            if name_words <= q_words or m.start() == 0 and len(name.split()) < 2:
-                continue
-            return m.start(), m.start() + len(name)
-        return None
+    if question.kind == "who":
+        return _name_span(text, q_words, _PERSON_CUE, min_words=2)
+    if question.kind == "where":
+        return _name_span(text, q_words, _PLACE_CUE, min_words=1)
     return None

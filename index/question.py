@@ -31,6 +31,7 @@ class Question:
     text: str  # NFC, whitespace collapsed
     language: str  # "vi" | "en"
     kind: str | None  # "when" | "how_many" | "who" | "where" | None
+    keywords: str  # what the keyword index is asked for (see ``keyword_query``)
 
 
 class BadQuestion(ValueError):
@@ -117,7 +118,23 @@ def parse(raw: object, max_chars: int = 2000) -> Question:
     if not _script_ok(text):
         raise BadQuestion("unsupported_language", guess)
     language = detect_language(text)
-    return Question(text=text, language=language, kind=question_kind(text))
+    return Question(text=text, language=language, kind=question_kind(text),
+                    keywords=keyword_query(text, language))
+
+
+def keyword_query(text: str, language: str) -> str:
+    """The words worth matching literally against Vietnamese articles.
+
+    English words never occur in the articles, while English function words
+    collide with Vietnamese syllables ("an" in "an ninh", "do", "to"); only
+    names, acronyms and numbers of an English question can match literally.
+    """
+    if language == "vi":
+        return text
+    tokens = re.findall(r"[\w&.-]+", text)
+    keep = [t for i, t in enumerate(tokens)
+            if any(c.isdigit() for c in t) or (t[0].isupper() and (i > 0 or t.isupper()))]
+    return " ".join(t.split("'")[0] for t in keep)
 
 
 _KINDS = [

@@ -52,11 +52,11 @@ class Retriever:
                 if generation.sentences[r].start < c.end and generation.sentences[r].end > c.start
             ]
 
-    def passages(self, question: str, query_vector: np.ndarray, mode: str, k: int,
+    def passages(self, keywords: str, query_vector: np.ndarray, mode: str, k: int,
                  candidates: int, rrf_k: int) -> list[Hit]:
         """The top ``k`` passages; ``mode`` is "hybrid", "dense" or "keyword"."""
         dense = _search(self.chunk_index, query_vector, candidates) if mode != "keyword" else []
-        keyword = self.generation.chunk_keywords.top(question, candidates) if mode != "dense" else []
+        keyword = self.generation.chunk_keywords.top(keywords, candidates) if mode != "dense" else []
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
         if mode == "dense":
@@ -77,8 +77,8 @@ class Retriever:
             for r in best
         ]
 
-    def sentences(self, question: str, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+    def sentences(self, keywords: str, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
         """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
         dense = [r for r, _ in _search(self.sentence_index, query_vector, n)]
-        keyword = [r for r, _ in self.generation.sentence_keywords.top(question, n)]
+        keyword = [r for r, _ in self.generation.sentence_keywords.top(keywords, n)]
         return dense, keyword

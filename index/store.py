@@ -134,7 +134,8 @@ def save_generation(
     index_dir = Path(index_dir)
     generations = index_dir / "generations"
     generations.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{os.urandom(3).hex()}"
+    now = time.time_ns()  # names sort in creation order: pruning keeps the newest
+    name = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now / 1e9)) + f".{now % 10**9:09d}-{os.urandom(2).hex()}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
     try:
         _write_jsonl(tmp / "articles.jsonl", (asdict(a) for a in articles))

@@ -1,0 +1,77 @@
+import json
+
+import numpy as np
+import pytest
+
+from index import store
+from index.store import IndexCorrupt, IndexMissing, load_generation, save_generation
+from index.types import Article, Chunk, Sentence
+
+
+def _data(tag: str):
+    text = f"Bài {tag}. Câu hai về an ninh mạng."
+    art = Article(source=f"{tag}.txt", title=f"Bài {tag}", date="2024-01-02", text=text, checksum=tag)
+    chunk = Chunk(id=f"{tag}.txt#0", source=art.source, text=text, start=0, end=len(text))
+    sents = [Sentence(id=0, source=art.source, chunk_id=chunk.id, text=text[:7], start=0, end=7),
+             Sentence(id=1, source=art.source, chunk_id=chunk.id, text=text[8:], start=8, end=len(text))]
+    rng = np.random.default_rng(0)
+    return [art], [chunk], sents, rng.random((1, 8), dtype=np.float32), rng.random((2, 8), dtype=np.float32)
+
+
+def test_round_trip(tmp_path):
+    arts, chunks, sents, cv, sv = _data("a")
+    save_generation(tmp_path, arts, chunks, sents, cv, sv, meta={"model_id": "m"})
+    gen = load_generation(tmp_path)
+    assert list(gen.articles.values()) == arts and gen.chunks == chunks and gen.sentences == sents
+    assert np.array_equal(gen.chunk_vectors, cv) and np.array_equal(gen.sentence_vectors, sv)
+    assert gen.manifest["model_id"] == "m"
+    assert gen.chunk_keywords.top("an ninh mang", 3)[0][0] == 0  # folded match
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(IndexMissing, match="python -m index build"):
+        load_generation(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip", "delete"])
+def test_checksums_catch_damage(tmp_path, damage):
+    path = save_generation(tmp_path, *_data("a"), meta={})
+    target = path / "sentence_vectors.npy"
+    data = target.read_bytes()
+    if damage == "truncate":
+        target.write_bytes(data[:-5])
+    elif damage == "bitflip":
+        target.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    else:
+        target.unlink()
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.npy"):
+        load_generation(tmp_path)
+
+
+def test_manifest_cannot_point_outside(tmp_path):
+    path = save_generation(tmp_path, *_data("a"), meta={})
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["../../etc/passwd"] = "0" * 64
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="outside"):
+        load_generation(tmp_path)
+
+
+def test_crash_during_write_keeps_previous_generation(tmp_path, monkeypatch):
+    first = save_generation(tmp_path, *_data("a"), meta={})
+
+    def crash(folder):
+        raise OSError("disk died")
+
+    monkeypatch.setattr(store, "_fsync_tree", crash)
+    with pytest.raises(OSError):
+        save_generation(tmp_path, *_data("b"), meta={})
+    gen = load_generation(tmp_path)
+    assert gen.path == first and list(gen.articles) == ["a.txt"]
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_new_generation_switches_and_old_ones_are_pruned(tmp_path):
+    paths = [save_generation(tmp_path, *_data(t), meta={}) for t in "abc"]
+    assert load_generation(tmp_path).path == paths[-1]
+    assert sorted(p.name for p in (tmp_path / "generations").iterdir()) == sorted(p.name for p in paths[-2:])
