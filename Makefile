@@ -21,7 +21,7 @@ index: install
 	$(PY) -m index build
 
 run: index
-	@if [ -f app.py ]; then $(PY) app.py; else $(PY) -m index ask; fi
+	$(PY) app.py
 
 test: install
 	$(PY) -m pytest -q
@@ -31,3 +31,8 @@ bench: install
 
 clean:
 	rm -rf .cache eval/out
+
+.PHONY: screenshots
+# screenshots - regenerate screenshots/*.png with headless Chromium (apt-get install chromium)
+screenshots: install
+	SCREENSHOTS=1 $(PY) -m pytest -q tests/test_browser.py

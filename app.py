@@ -1,0 +1,561 @@
+"""Gradio chat over the indexed articles: verbatim quotes, numbered citations, a source viewer.
+
+All answering logic lives in the ``index`` package; this module only renders its
+Answer JSON. Every piece of text that comes from the corpus or from the user is
+HTML-escaped here, and highlights are built from the exact character offsets of
+the Answer JSON (``article.text[start:end]``), never by searching for the text.
+
+    python app.py                       # builds the index if needed, serves 127.0.0.1:7860
+    HOST=0.0.0.0 PORT=8080 python app.py
+
+Programmatic use (gradio_client)::
+
+    Client("http://127.0.0.1:7860/").predict("Việt Nam có bao nhiêu người dùng internet?",
+                                              api_name="/ask")   # -> Answer JSON dict
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from index import Config, answer, build, load  # noqa: E402
+from index.answer import FOUND, NOT_FOUND  # noqa: E402
+from index.question import message as question_message  # noqa: E402
+from index.store import IndexCorrupt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+QUEUE_MAX_SIZE = 32  # waiting requests beyond this are refused
+CONCURRENCY = 2  # questions answered at once (shared by the chat and /ask)
+MAX_FILE_SIZE = "1mb"  # the app takes no uploads; keep the limit tight anyway
+MAX_SHOWN_QUESTION = 500  # characters of the question echoed in the chat
+RELATED_SHOWN = 3  # passages offered when the engine abstains
+
+EXAMPLES = [
+    "Việt Nam có bao nhiêu người sử dụng internet?",
+    "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?",
+    "so nguoi dung internet o viet nam dau nam 2024",
+    "Hội nghị Bộ trưởng ASEAN về An ninh mạng lần thứ 7 diễn ra khi nào?",
+    "What is the capital of France?",
+]
+
+LANG_CHOICES = ["Auto", "Tiếng Việt", "English"]
+LANG_OF_CHOICE = {"Tiếng Việt": "vi", "English": "en"}
+
+TEXT = {
+    "vi": {
+        "question": "Câu hỏi",
+        "placeholder": "Đặt câu hỏi về các bài viết (tiếng Việt, có hoặc không dấu, hoặc tiếng Anh)…",
+        "send": "Gửi",
+        "clear": "Xoá hội thoại",
+        "helpful": "👍 Có ích",
+        "not_helpful": "👎 Không có ích",
+        "picker": "Trích dẫn",
+        "viewer": "Bài viết nguồn",
+        "viewer_empty": "Đặt câu hỏi: bài viết được trích dẫn sẽ mở ở đây, đoạn trích được tô sáng.",
+        "chars": "ký tự",
+        "of": "trên",
+        "no_date": "không rõ ngày",
+        "related": "Có liên quan, nhưng không phải câu trả lời:",
+        "related_short": "liên quan",
+        "open_hint": "Bấm vào câu trả lời để mở bài viết nguồn bên phải.",
+        "feedback_saved": "Cảm ơn! Đã ghi nhận đánh giá.",
+        "feedback_nothing": "Chưa có câu trả lời để đánh giá.",
+        "feedback_failed": "Không ghi được đánh giá.",
+        "stale": "Chỉ mục đã thay đổi: bài viết không còn khớp với đoạn trích.",
+        "missing": "Không tìm thấy bài viết trong chỉ mục.",
+        "answer_span": "phần trả lời",
+        "quote": "đoạn trích",
+    },
+    "en": {
+        "question": "Question",
+        "placeholder": "Ask about the articles (English, or Vietnamese with or without diacritics)…",
+        "send": "Send",
+        "clear": "Clear chat",
+        "helpful": "👍 Helpful",
+        "not_helpful": "👎 Not helpful",
+        "picker": "Citation",
+        "viewer": "Source article",
+        "viewer_empty": "Ask a question: the cited article opens here with the quote highlighted.",
+        "chars": "characters",
+        "of": "of",
+        "no_date": "no date",
+        "related": "Related, but not an answer:",
+        "related_short": "related",
+        "open_hint": "Click an answer to open its source article on the right.",
+        "feedback_saved": "Thank you! Feedback saved.",
+        "feedback_nothing": "There is no answer to rate yet.",
+        "feedback_failed": "Could not save the feedback.",
+        "stale": "The index changed: the article no longer matches the quote.",
+        "missing": "The article is not in the index.",
+        "answer_span": "answer",
+        "quote": "quote",
+    },
+}
+
+CSS = """
+.qa-answer { line-height: 1.5; }
+.qa-answer .qa-msg { margin: 0 0 .4em 0; font-weight: 600; }
+.qa-answer blockquote.qa-quote { margin: .3em 0; padding: .4em .7em; border-left: 4px solid #f59e0b;
+  background: rgba(245, 158, 11, .08); white-space: pre-wrap; }
+.qa-answer .qa-cite { font-size: .9em; opacity: .9; margin-bottom: .5em; }
+.qa-answer .qa-hint { font-size: .8em; opacity: .7; }
+.qa-abstain .qa-msg { color: #b45309; }
+.qa-error .qa-msg { color: #b91c1c; }
+.qa-related-item { font-size: .88em; margin: .3em 0; padding: .3em .6em; border-left: 3px solid #9ca3af;
+  max-height: 9em; overflow: auto; white-space: pre-wrap; }
+mark.qa-span { background: #fde047; color: inherit; font-weight: 700; padding: 0 .1em; }
+mark.qa-quote-span { background: #fef3c7; color: inherit; }
+mark.qa-quote-span.qa-span { background: #fde047; }
+mark.qa-passage { background: #e5e7eb; color: inherit; }
+#viewer .qa-viewer { max-height: 560px; overflow: auto; padding-right: .5em; }
+#viewer .qa-viewer-head { font-size: .92em; margin-bottom: .6em; }
+#viewer .qa-viewer-head h3 { margin: 0 0 .2em 0; }
+#viewer p.qa-para { margin: .45em 0; padding: .2em .4em; white-space: pre-wrap; }
+#viewer p.qa-para.qa-hit { background: rgba(245, 158, 11, .12); border-left: 4px solid #f59e0b; }
+.qa-legend mark { padding: 0 .3em; }
+.qa-corpus table { width: 100%; font-size: .9em; border-collapse: collapse; }
+.qa-corpus td, .qa-corpus th { padding: .2em .4em; border-bottom: 1px solid #e5e7eb; text-align: left; }
+"""
+
+SCROLL_JS = """() => { setTimeout(() => {
+  const m = document.querySelector('#viewer .qa-hit');
+  if (m) { m.scrollIntoView({block: 'center', behavior: 'instant'}); }
+}, 50); }"""
+
+
+# --------------------------------------------------------------------------- rendering
+def esc(text: object) -> str:
+    """Escape any text for HTML; lone surrogates and control characters become U+FFFD."""
+    s = str(text)
+    s = s.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(s) else s
+    s = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "\ufffd", s)
+    return html.escape(s, quote=True)
+
+
+def _has_surrogate(s: str) -> bool:
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in s)
+
+
+def clean_json(value):
+    """Strings safe to serialise: lone surrogates (only possible in a rejected question) replaced."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
+
+
+def mark_up(text: str, base: int, spans: list[tuple[int, int, str]]) -> str:
+    """HTML for ``text`` (which starts at absolute offset ``base``) with ``spans`` wrapped in <mark>.
+
+    Spans are absolute ``(start, end, css_class)``; overlapping spans combine their
+    classes. Each piece of text is escaped on its own.
+    """
+    n = len(text)
+    local = [(max(0, s - base), min(n, e - base), c) for s, e, c in spans if e > base and s < base + n]
+    points = sorted({0, n, *(p for s, e, _ in local for p in (s, e))})
+    out = []
+    for a, b in zip(points, points[1:]):
+        if a >= b:
+            continue
+        piece = esc(text[a:b])
+        classes = [c for s, e, c in local if s <= a and b <= e]
+        out.append(f'<mark class="{" ".join(classes)}">{piece}</mark>' if classes else piece)
+    return "".join(out)
+
+
+def _date(value: str | None, lang: str) -> str:
+    return esc(value) if value else TEXT[lang]["no_date"]
+
+
+def _localized_message(ans: dict, lang: str, limit: int) -> str:
+    """The engine's message, re-worded when the user forced another UI language."""
+    if lang == ans.get("language"):
+        return ans.get("message", "")
+    if ans.get("error"):
+        return question_message(ans["error"], lang, limit=limit)
+    return NOT_FOUND[lang] if ans.get("abstained") else FOUND[lang]
+
+
+def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
+    """Chat bubble HTML for one Answer JSON."""
+    t = TEXT[lang]
+    msg = esc(_localized_message(ans, lang, limit))
+    if ans.get("error"):
+        return f'<div class="qa-answer qa-error" lang="{lang}"><p class="qa-msg">{msg}</p></div>'
+    if ans.get("abstained") or not ans.get("citations"):
+        parts = [f'<div class="qa-answer qa-abstain" lang="{lang}"><p class="qa-msg">⚠ {msg}</p>']
+        related = related_passages(ans, articles)
+        if related:
+            parts.append(f'<p class="qa-related-head">{esc(t["related"])}</p>')
+            for k, p in enumerate(related, 1):
+                art = articles[p["source"]]
+                parts.append(
+                    f'<div class="qa-related-item" data-source="{esc(p["source"])}">'
+                    f'<b>~{k}</b> <i>{esc(art.title)}</i> · {_date(art.date, lang)} · '
+                    f'<code>{esc(p["source"])}</code><br>{esc(art.text[p["start"]:p["end"]])}</div>'
+                )
+            parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p>')
+        parts.append("</div>")
+        return "".join(parts)
+    parts = [f'<div class="qa-answer" lang="{lang}"><p class="qa-msg">{msg}</p>']
+    for c in ans["citations"]:
+        spans = []
+        if c.get("highlight"):
+            spans.append((c["highlight"]["start"], c["highlight"]["end"], "qa-span"))
+        quote = mark_up(c["quote"], c["start"], spans)
+        parts.append(
+            f'<blockquote class="qa-quote" data-n="{c["n"]}">“{quote}” <sup class="qa-ref">[{c["n"]}]</sup>'
+            f"</blockquote>"
+            f'<div class="qa-cite"><b>[{c["n"]}]</b> {esc(c["title"])} · {_date(c.get("date"), lang)} · '
+            f'<code>{esc(c["source"])}</code> · {esc(t["chars"])} {c["start"]}–{c["end"]}</div>'
+        )
+    parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p></div>')
+    return "".join(parts)
+
+
+def related_passages(ans: dict, articles: dict) -> list[dict]:
+    """Closest passages of an abstained answer, one per distinct span, known articles only."""
+    seen, out = set(), []
+    for p in ans.get("passages", []):
+        key = (p["source"], p["start"], p["end"])
+        if key in seen or p["source"] not in articles:
+            continue
+        seen.add(key)
+        out.append(p)
+        if len(out) == RELATED_SHOWN:
+            break
+    return out
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-empty line of the article text."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def render_source(articles: dict, source: str, spans: list[tuple[int, int, str]], lang: str,
+                  expected: str | None = None) -> str:
+    """The whole article, its paragraphs escaped, ``spans`` marked at their exact offsets."""
+    t = TEXT[lang]
+    art = articles.get(source)
+    if art is None:
+        return f'<div class="qa-viewer-msg">{esc(t["missing"])} <code>{esc(source)}</code></div>'
+    start, end = spans[0][0], spans[0][1]
+    warn = ""
+    if expected is not None and art.text[start:end] != expected:
+        warn = f'<p class="qa-error"><b>{esc(t["stale"])}</b></p>'
+        spans = []
+    legend = " ".join(
+        f'<mark class="{c}">{esc(t["answer_span"] if c == "qa-span" else t["quote"] if c == "qa-quote-span" else t["related_short"])}</mark>'
+        for c in dict.fromkeys(c for _, _, c in spans)
+    )
+    head = (
+        f'<div class="qa-viewer-head"><h3>{esc(art.title)}</h3>'
+        f'{_date(art.date, lang)} · <code>{esc(source)}</code> · {esc(t["chars"])} {start}–{end} '
+        f'{esc(t["of"])} {len(art.text)} <span class="qa-legend">{legend}</span></div>{warn}'
+    )
+    body = []
+    for ps, pe in paragraphs(art.text):
+        hit = any(s < pe and e > ps for s, e, _ in spans)
+        cls = "qa-para qa-hit" if hit else "qa-para"
+        body.append(f'<p class="{cls}" data-start="{ps}">{mark_up(art.text[ps:pe], ps, spans)}</p>')
+    return f'<div class="qa-viewer" lang="vi">{head}{"".join(body)}</div>'
+
+
+def corpus_html(engine) -> str:
+    gen = engine.generation
+    man = gen.manifest
+    counts = man.get("counts", {})
+    rows = "".join(
+        f"<tr><td>{esc(a.title)}</td><td>{esc(a.date or '—')}</td><td><code>{esc(a.source)}</code></td>"
+        f"<td>{len(a.text):,}</td></tr>"
+        for a in sorted(gen.articles.values(), key=lambda a: a.source)
+    )
+    return (
+        '<div class="qa-corpus"><table><thead><tr><th>Tiêu đề / Title</th><th>Ngày / Date</th>'
+        "<th>Tệp / Source</th><th>Ký tự / Characters</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        f"<p><b>Mô hình / Model:</b> <code>{esc(man.get('model_id', '?'))}</code><br>"
+        f"<b>Bài viết / Articles:</b> {esc(counts.get('articles', len(gen.articles)))} · "
+        f"<b>Đoạn / Chunks:</b> {esc(counts.get('chunks', '?'))} · "
+        f"<b>Câu / Sentences:</b> {esc(counts.get('sentences', '?'))}<br>"
+        f"<b>Tạo lúc / Built at:</b> {esc(man.get('created_at', '?'))} · "
+        f"<b>Thế hệ / Generation:</b> <code>{esc(gen.name)}</code></p></div>"
+    )
+
+
+# --------------------------------------------------------------------------- feedback
+_feedback_lock = threading.Lock()
+
+
+def feedback_path() -> Path:
+    value = os.environ.get("FEEDBACK_LOG")
+    return Path(value).expanduser() if value else ROOT / "feedback" / "feedback.jsonl"
+
+
+def write_feedback(turn: dict, verdict: str, model_id: str) -> Path:
+    """Append one JSON line: question, answer, citations, verdict, timestamp."""
+    ans = turn["answer"]
+    record = {
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "verdict": verdict,
+        "question": ans.get("question", ""),
+        "language": ans.get("language"),
+        "abstained": ans.get("abstained"),
+        "answer": ans.get("answer", ""),
+        "message": ans.get("message", ""),
+        "citations": [
+            {k: c.get(k) for k in ("n", "source", "title", "date", "quote", "start", "end", "score", "highlight")}
+            for c in ans.get("citations", [])
+        ],
+        "error": ans.get("error"),
+        "model_id": model_id,
+    }
+    path = feedback_path()
+    line = json.dumps(clean_json(record), ensure_ascii=False) + "\n"
+    with _feedback_lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line)
+    return path
+
+
+# --------------------------------------------------------------------------- app
+def create_app(engine) -> gr.Blocks:
+    """The Blocks for a loaded engine (queue configured); launch it with ``launch()``."""
+    articles = engine.generation.articles
+    limit = engine.config.max_question_chars
+    model_id = engine.generation.manifest.get("model_id", "")
+
+    def ask(question: str) -> dict:
+        """Answer one question from the articles; returns the Answer JSON (never raises on bad input)."""
+        return clean_json(answer(engine, question).to_dict())
+
+    def ui_lang(choice: str | None, detected: str) -> str:
+        return LANG_OF_CHOICE.get(choice or "Auto", detected if detected in TEXT else "vi")
+
+    def label_updates(lang: str):
+        t = TEXT[lang]
+        return (
+            gr.update(value=t["send"]),
+            gr.update(value=t["clear"]),
+            gr.update(value=t["helpful"]),
+            gr.update(value=t["not_helpful"]),
+        )
+
+    def picker_choices(turns: list[dict]) -> list[tuple[str, str]]:
+        choices = []
+        for i, turn in enumerate(turns):
+            ans = turn["answer"]
+            for c in ans.get("citations", []):
+                choices.append((f"#{i + 1} [{c['n']}] {c['title'][:60]} — {c['source']}", f"{i}:c:{c['n'] - 1}"))
+            if not ans.get("citations"):
+                for k, p in enumerate(related_passages(ans, articles), 1):
+                    title = articles[p["source"]].title
+                    choices.append((f"#{i + 1} ~{k} {title[:60]} — {p['source']}", f"{i}:p:{k - 1}"))
+        return choices
+
+    def first_choice(turns: list[dict], i: int) -> str | None:
+        for _, value in picker_choices(turns):
+            if value.startswith(f"{i}:"):
+                return value
+        return None
+
+    def view(value: str | None, turns: list[dict], lang: str) -> str:
+        t = TEXT[lang]
+        if not value:
+            return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
+        try:
+            i, kind, k = value.split(":")
+            ans = turns[int(i)]["answer"]
+            if kind == "c":
+                c = ans["citations"][int(k)]
+                spans = [(c["start"], c["end"], "qa-quote-span")]
+                if c.get("highlight"):
+                    spans.append((c["highlight"]["start"], c["highlight"]["end"], "qa-span"))
+                return render_source(articles, c["source"], spans, lang, expected=c["quote"])
+            p = related_passages(ans, articles)[int(k)]
+            return render_source(articles, p["source"], [(p["start"], p["end"], "qa-passage")], lang)
+        except (ValueError, IndexError, KeyError, TypeError):
+            return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
+
+    def respond(question, history, turns, choice):
+        question = question if isinstance(question, str) else ""
+        history = list(history or [])
+        turns = list(turns or [])
+        ans = ask(question)  # the engine validates length, control characters, ...
+        lang = ui_lang(choice, ans.get("language", "vi"))
+        shown = question if len(question) <= MAX_SHOWN_QUESTION else question[:MAX_SHOWN_QUESTION] + "…"
+        history.append({"role": "user", "content": f'<span class="qa-question">{esc(shown)}</span>'})
+        history.append({"role": "assistant", "content": render_answer(ans, lang, articles, limit)})
+        turns.append({"answer": ans, "lang": lang})
+        selected = first_choice(turns, len(turns) - 1)
+        choices = picker_choices(turns)
+        if selected is None and choices:
+            selected = choices[-1][1]
+        t = TEXT[lang]
+        return (
+            gr.update(value="", label=t["question"], placeholder=t["placeholder"]),
+            history,
+            turns,
+            lang,
+            gr.update(choices=choices, value=selected, label=t["picker"]),
+            gr.update(value=view(selected, turns, lang), label=t["viewer"]),
+            "",
+            *label_updates(lang),
+        )
+
+    def on_pick(value, turns, lang):
+        return view(value, turns, lang or "vi")
+
+    def on_select(evt: gr.SelectData, turns):
+        index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
+        value = first_choice(turns or [], int(index) // 2)
+        return gr.update(value=value) if value else gr.update()
+
+    def rate(turns, lang, verdict, index=None):
+        t = TEXT[lang or "vi"]
+        if not turns:
+            return t["feedback_nothing"]
+        turn = turns[-1] if index is None else turns[min(max(index, 0), len(turns) - 1)]
+        try:
+            write_feedback(turn, verdict, model_id)
+        except OSError:
+            return t["feedback_failed"]
+        return t["feedback_saved"]
+
+    def on_like(evt: gr.LikeData, turns, lang):
+        index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
+        if evt.liked is None or evt.liked == "":
+            return gr.update()
+        verdict = "helpful" if evt.liked is True else "not_helpful" if evt.liked is False else str(evt.liked)
+        return rate(turns, lang, verdict, int(index) // 2)
+
+    def on_lang(choice, lang):
+        lang = LANG_OF_CHOICE.get(choice, lang or "vi")
+        t = TEXT[lang]
+        return (lang, gr.update(label=t["question"], placeholder=t["placeholder"]),
+                gr.update(label=t["picker"]), gr.update(label=t["viewer"]), *label_updates(lang))
+
+    def on_clear():
+        return [], [], gr.update(choices=[], value=None), view(None, [], "vi"), ""
+
+    t = TEXT["vi"]
+    with gr.Blocks(title="Hỏi đáp có trích dẫn · Cited news Q&A", fill_width=True) as demo:
+        turns = gr.State([])
+        lang_state = gr.State("vi")
+        gr.Markdown(
+            "## Hỏi đáp có trích dẫn · Cited news Q&A\n"
+            "Câu trả lời là **nguyên văn** trích từ 5 bài báo, kèm nguồn. "
+            "Answers are **verbatim quotes** from 5 Vietnamese news articles, with their sources."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=380):
+                chatbot = gr.Chatbot(
+                    elem_id="chat", height=520, render_markdown=False, sanitize_html=True,
+                    latex_delimiters=[], feedback_options=("Like", "Dislike"), show_label=False,
+                    buttons=["copy"], placeholder=None,
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        elem_id="question", label=t["question"], placeholder=t["placeholder"],
+                        max_length=limit, lines=1, max_lines=4, scale=5, autofocus=True,
+                    )
+                    send = gr.Button(t["send"], elem_id="send", variant="primary", scale=1, min_width=90)
+                with gr.Row():
+                    lang_choice = gr.Radio(LANG_CHOICES, value="Auto", label="Ngôn ngữ / Language",
+                                           elem_id="lang", scale=3)
+                    clear = gr.Button(t["clear"], elem_id="clear", scale=1, size="sm")
+                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question],
+                            label="Ví dụ / Examples", api_visibility="private")
+                with gr.Row():
+                    helpful = gr.Button(t["helpful"], elem_id="helpful", size="sm")
+                    not_helpful = gr.Button(t["not_helpful"], elem_id="not-helpful", size="sm")
+                feedback_status = gr.Markdown("", elem_id="feedback-status")
+            with gr.Column(scale=2, min_width=320):
+                picker = gr.Dropdown(choices=[], value=None, label=t["picker"], elem_id="picker",
+                                     interactive=True)
+                viewer = gr.HTML(view(None, [], "vi"), label=t["viewer"], show_label=True, container=True,
+                                 elem_id="viewer")
+        with gr.Accordion("Kho bài viết và chỉ mục · Corpus and index", open=False, elem_id="corpus"):
+            gr.HTML(corpus_html(engine))
+
+        private = dict(api_visibility="private")
+        outputs = [question, chatbot, turns, lang_state, picker, viewer, feedback_status,
+                   send, clear, helpful, not_helpful]
+        for trigger in (question.submit, send.click):
+            trigger(respond, [question, chatbot, turns, lang_choice], outputs,
+                    concurrency_id="engine", concurrency_limit=CONCURRENCY, **private
+                    ).then(None, js=SCROLL_JS, **private)
+        picker.input(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
+        picker.change(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
+        lang_choice.change(on_lang, [lang_choice, lang_state],
+                           [lang_state, question, picker, viewer, send, clear, helpful, not_helpful], **private)
+        chatbot.select(on_select, [turns], picker, **private)
+        chatbot.like(on_like, [turns, lang_state], feedback_status, **private)
+        chatbot.clear(on_clear, None, [chatbot, turns, picker, viewer, feedback_status], **private)
+        clear.click(on_clear, None, [chatbot, turns, picker, viewer, feedback_status], **private)
+        helpful.click(lambda ts, lg: rate(ts, lg, "helpful"), [turns, lang_state], feedback_status, **private)
+        not_helpful.click(lambda ts, lg: rate(ts, lg, "not_helpful"), [turns, lang_state], feedback_status,
+                          **private)
+        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=CONCURRENCY)
+
+    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
+    """Launch with the safety settings (local bind by default, upload size limit, no SSR)."""
+    return demo.launch(
+        server_name=host or os.environ.get("HOST") or DEFAULT_HOST,
+        server_port=port or int(os.environ.get("PORT") or DEFAULT_PORT),
+        max_file_size=MAX_FILE_SIZE,
+        show_error=False,
+        ssr_mode=False,
+        css=CSS,
+        **kwargs,
+    )
+
+
+def main() -> int:
+    try:
+        port = int(os.environ.get("PORT") or DEFAULT_PORT)
+    except ValueError:
+        print(f"PORT must be a number, got {os.environ.get('PORT')!r}", file=sys.stderr)
+        return 2
+    config = Config.from_env()
+    t0 = time.perf_counter()
+    build(config, progress=True)
+    try:
+        engine = load(config)
+    except IndexCorrupt as exc:
+        print(f"index is damaged ({exc}); rebuilding", file=sys.stderr)
+        build(config, force=True, progress=True)
+        engine = load(config)
+    print(f"index ready in {time.perf_counter() - t0:.1f}s: {config.index_dir}", file=sys.stderr)
+    launch(create_app(engine), port=port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
