@@ -578,6 +578,7 @@ def ensure_backend_files(model_dir: Path, backend: str) -> Path | None:
     entry = manifest.get("onnx", {}).get(rel)
     if entry and _verify(model_dir, {rel: entry}):
         return model_dir / rel
+    fp32 = ensure_backend_files(model_dir, "onnx") if backend == "onnx-int8" else None
     with _file_lock(model_dir.parent / ".convert.lock"):
         manifest = _read_manifest(model_dir) or {}
         entry = manifest.get("onnx", {}).get(rel)
@@ -593,7 +594,6 @@ def ensure_backend_files(model_dir: Path, backend: str) -> Path | None:
                 onnx_model = build_onnx_graph(model_dir)
                 _save_onnx(onnx_model, tmp)
             else:
-                fp32 = ensure_backend_files(model_dir, "onnx")
                 quantize_onnx(fp32, tmp)
             os.replace(tmp, final)
         finally:
@@ -746,8 +746,67 @@ def _load(config: Config, backend: str) -> "SentenceTransformer":
     return _load_default_onnx(model_dir, onnx_path)
 
 
-def _load_default_onnx(model_dir: Path, onnx_path: Path | None) -> "SentenceTransformer":
-    raise NotImplementedError
+def _ort_session(path: Path, threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    # Idle pool threads sleep instead of spinning: they would steal the CPU from
+    # everything else running in the process (torch, the keyword index, the web app).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _ort_transformer_class():
+    """A sentence-transformers ``Transformer`` whose encoder runs an onnxruntime session
+    (tokenizer, prompts and preprocessing stay those of sentence-transformers)."""
+    import torch
+    from sentence_transformers.models import Transformer
+
+    class OrtEncoder(torch.nn.Module):
+        def __init__(self, path: Path, config) -> None:
+            super().__init__()
+            self.config = config
+            self.path = Path(path)
+            self.session = _ort_session(self.path)
+
+        def forward(self, input_ids, attention_mask, **kwargs):
+            feeds = {
+                "input_ids": input_ids.detach().cpu().numpy().astype(np.int64, copy=False),
+                "attention_mask": attention_mask.detach().cpu().numpy().astype(np.int64, copy=False),
+            }
+            (hidden,) = self.session.run(["last_hidden_state"], feeds)
+            return {"last_hidden_state": torch.from_numpy(hidden)}
+
+    class OrtTransformer(Transformer):
+        def _load_model(self, model_name_or_path, transformer_task, config, backend, is_peft_model, **model_kwargs):
+            return OrtEncoder(Path(model_kwargs["onnx_path"]), config)
+
+    return OrtTransformer
+
+
+def _load_default_onnx(model_dir: Path, onnx_path: Path) -> "SentenceTransformer":
+    _offline()
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling
+
+    transformer = _ort_transformer_class()(
+        str(model_dir), backend="onnx", model_kwargs={"onnx_path": str(onnx_path)},
+        processor_kwargs={"local_files_only": True}, config_kwargs={"local_files_only": True},
+        modality_config={"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
+        module_output_name="token_embeddings",
+        max_seq_length=json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"],
+    )
+    pooling = Pooling(**json.loads((model_dir / "1_Pooling" / "config.json").read_text()))
+    st_config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
+    return SentenceTransformer(
+        modules=[transformer, pooling, Normalize()], device="cpu",
+        prompts=st_config["prompts"], similarity_fn_name=st_config.get("similarity_fn_name"),
+    )
 
 
 def load_model(config: Config | None = None) -> "SentenceTransformer":
