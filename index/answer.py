@@ -47,6 +47,13 @@ def load(config: Config | None = None) -> Engine:
     return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
 
 
+def rejected(question: object, bad: BadQuestion, config: Config, id: str | None = None) -> Answer:
+    """The answer to a question that failed validation: the reason, in the user's language."""
+    return Answer(question=question if isinstance(question, str) else "", language=bad.language,
+                  abstained=True, id=id, error=bad.code,
+                  message=message(bad.code, bad.language, limit=config.max_question_chars))
+
+
 def threshold(config: Config, language: str) -> float:
     return config.abstain_threshold if language == "vi" else config.abstain_threshold_en
 
@@ -59,9 +66,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     try:
         q: Question = parse(question, config.max_question_chars)
     except BadQuestion as bad:
-        return Answer(question=question if isinstance(question, str) else "", language=bad.language,
-                      abstained=True, id=id, error=bad.code,
-                      message=message(bad.code, bad.language, limit=config.max_question_chars))
+        return rejected(question, bad, config, id=id)
     vector = engine.embed_query(q.text)
     t_embed = time.perf_counter()
     hits = engine.retriever.passages(q.keywords, vector, config.retrieval, config.k,

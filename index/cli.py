@@ -69,23 +69,33 @@ def _read_stdin_questions():
 
 
 def cmd_ask(args) -> int:
-    from .answer import answer, load
+    from .answer import answer, load, rejected
+    from .question import BadQuestion, parse
 
     config = _config(args)
-    engine = load(config)
     if args.question and args.question != ["-"]:
-        ans = answer(engine, " ".join(args.question))
+        question = " ".join(args.question)
+        try:  # reject bad input before paying for the model
+            parse(question, config.max_question_chars)
+        except BadQuestion as bad:
+            ans = rejected(question, bad, config)
+        else:
+            ans = answer(load(config), question)
         if args.json:
             _print_json(ans.to_dict())
+        elif ans.error:
+            print(f"error: {ans.message}", file=sys.stderr)
         else:
             print(_render(ans))
         return EXIT_BAD_INPUT if ans.error else EXIT_OK
     # One question per stdin line, one JSON answer per output line.
+    lines = list(_read_stdin_questions())
+    if lines and lines[0][1]:
+        print(f"error: {lines[0][1]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    engine = load(config)
     status = EXIT_OK
-    for n, (line, problem) in enumerate(_read_stdin_questions(), 1):
-        if problem:
-            _print_json({"error": "invalid_utf8", "message": problem})
-            return EXIT_BAD_INPUT
+    for n, (line, _) in enumerate(lines, 1):
         try:
             item = json.loads(line) if line.lstrip().startswith("{") else {"question": line}
         except ValueError:
