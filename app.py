@@ -60,8 +60,8 @@ TEXT = {
         "placeholder": "Đặt câu hỏi về các bài viết (tiếng Việt, có hoặc không dấu, hoặc tiếng Anh)…",
         "send": "Gửi",
         "clear": "Xoá hội thoại",
-        "helpful": "👍 Có ích",
-        "not_helpful": "👎 Không có ích",
+        "helpful": "✓ Có ích",
+        "not_helpful": "✗ Không có ích",
         "picker": "Trích dẫn",
         "viewer": "Bài viết nguồn",
         "viewer_empty": "Đặt câu hỏi: bài viết được trích dẫn sẽ mở ở đây, đoạn trích được tô sáng.",
@@ -84,8 +84,8 @@ TEXT = {
         "placeholder": "Ask about the articles (English, or Vietnamese with or without diacritics)…",
         "send": "Send",
         "clear": "Clear chat",
-        "helpful": "👍 Helpful",
-        "not_helpful": "👎 Not helpful",
+        "helpful": "✓ Helpful",
+        "not_helpful": "✗ Not helpful",
         "picker": "Citation",
         "viewer": "Source article",
         "viewer_empty": "Ask a question: the cited article opens here with the quote highlighted.",
@@ -120,7 +120,8 @@ mark.qa-span { background: #fde047; color: inherit; font-weight: 700; padding: 0
 mark.qa-quote-span { background: #fef3c7; color: inherit; }
 mark.qa-quote-span.qa-span { background: #fde047; }
 mark.qa-passage { background: #e5e7eb; color: inherit; }
-#viewer .qa-viewer { max-height: 560px; overflow: auto; padding-right: .5em; }
+#viewer .qa-viewer, #viewer .qa-viewer-msg { padding-top: 1.4em; }
+#viewer .qa-viewer-body { position: relative; max-height: 520px; overflow: auto; padding-right: .5em; }
 #viewer .qa-viewer-head { font-size: .92em; margin-bottom: .6em; }
 #viewer .qa-viewer-head h3 { margin: 0 0 .2em 0; }
 #viewer p.qa-para { margin: .45em 0; padding: .2em .4em; white-space: pre-wrap; }
@@ -131,8 +132,9 @@ mark.qa-passage { background: #e5e7eb; color: inherit; }
 """
 
 SCROLL_JS = """() => { setTimeout(() => {
-  const m = document.querySelector('#viewer .qa-hit');
-  if (m) { m.scrollIntoView({block: 'center', behavior: 'instant'}); }
+  const box = document.querySelector('#viewer .qa-viewer-body');
+  const hit = box && box.querySelector('.qa-hit');
+  if (hit) { box.scrollTop = Math.max(0, hit.offsetTop - 16); }
 }, 50); }"""
 
 
@@ -279,7 +281,7 @@ def render_source(articles: dict, source: str, spans: list[tuple[int, int, str]]
         hit = any(s < pe and e > ps for s, e, _ in spans)
         cls = "qa-para qa-hit" if hit else "qa-para"
         body.append(f'<p class="{cls}" data-start="{ps}">{mark_up(art.text[ps:pe], ps, spans)}</p>')
-    return f'<div class="qa-viewer" lang="vi">{head}{"".join(body)}</div>'
+    return f'<div class="qa-viewer">{head}<div class="qa-viewer-body" lang="vi">{"".join(body)}</div></div>'
 
 
 def corpus_html(engine) -> str:
@@ -474,8 +476,14 @@ def create_app(engine) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     elem_id="chat", height=520, render_markdown=False, sanitize_html=True,
                     latex_delimiters=[], feedback_options=("Like", "Dislike"), show_label=False,
-                    buttons=["copy"], placeholder=None,
+                    buttons=["copy"],
+                    placeholder="**Hỏi về 5 bài báo** — mỗi câu trả lời là trích dẫn nguyên văn có nguồn.<br>"
+                                "**Ask about the 5 articles** — every answer is a verbatim, cited quote.",
                 )
+                with gr.Row(equal_height=True):
+                    helpful = gr.Button(t["helpful"], elem_id="helpful", size="sm", scale=1)
+                    not_helpful = gr.Button(t["not_helpful"], elem_id="not-helpful", size="sm", scale=1)
+                    feedback_status = gr.Markdown("", elem_id="feedback-status")
                 with gr.Row():
                     question = gr.Textbox(
                         elem_id="question", label=t["question"], placeholder=t["placeholder"],
@@ -488,10 +496,6 @@ def create_app(engine) -> gr.Blocks:
                     clear = gr.Button(t["clear"], elem_id="clear", scale=1, size="sm")
                 gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question],
                             label="Ví dụ / Examples", api_visibility="private")
-                with gr.Row():
-                    helpful = gr.Button(t["helpful"], elem_id="helpful", size="sm")
-                    not_helpful = gr.Button(t["not_helpful"], elem_id="not-helpful", size="sm")
-                feedback_status = gr.Markdown("", elem_id="feedback-status")
             with gr.Column(scale=2, min_width=320):
                 picker = gr.Dropdown(choices=[], value=None, label=t["picker"], elem_id="picker",
                                      interactive=True)

@@ -1,0 +1,148 @@
+"""The Gradio app over HTTP: the ``/ask`` endpoint with gradio_client, the API surface, rendering helpers.
+
+The app runs in this process on a free 127.0.0.1 port, over the session's real index and model.
+"""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from gradio_client import Client
+
+import app
+from app_fixtures import serve
+
+
+@pytest.fixture(scope="module")
+def url(engine):
+    with serve(engine) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def client(url):
+    return Client(url, verbose=False)
+
+
+def ask(client, question):
+    return client.predict(question, api_name="/ask")
+
+
+def assert_quotes_verbatim(engine, result):
+    for c in result["citations"]:
+        text = engine.generation.articles[c["source"]].text
+        assert c["quote"] == text[c["start"]:c["end"]]
+        if c["highlight"]:
+            assert c["start"] <= c["highlight"]["start"] < c["highlight"]["end"] <= c["end"]
+
+
+def test_only_ask_is_exposed(client, url):
+    api = client.view_api(print_info=False, return_format="dict")
+    assert list(api["named_endpoints"]) == ["/ask"]
+    assert not api["unnamed_endpoints"]
+    config = httpx.get(url + "config").json()
+    public = [d["api_name"] for d in config["dependencies"] if d.get("api_visibility") != "private"]
+    assert public == ["ask"]
+
+
+@pytest.mark.parametrize("question, source, expected", [
+    ("Việt Nam có bao nhiêu người sử dụng internet?", "004_11babb57b19a238d.txt", "78,44 triệu"),
+    ("so nguoi dung internet o viet nam dau nam 2024", "004_11babb57b19a238d.txt", "78,44 triệu"),
+])
+def test_vietnamese_questions_are_answered_with_verbatim_quotes(client, engine, question, source, expected):
+    result = ask(client, question)
+    assert result["language"] == "vi"
+    assert not result["abstained"]
+    assert result["citations"][0]["source"] == source
+    assert expected in result["answer"]
+    assert result["message"].startswith("Trích nguyên văn")
+    assert_quotes_verbatim(engine, result)
+    assert result == json.loads(json.dumps(result))  # plain JSON
+
+
+def test_english_question(client, engine):
+    result = ask(client, "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?")
+    assert result["language"] == "en"
+    assert result["message"]
+    assert_quotes_verbatim(engine, result)
+    if not result["abstained"]:
+        c = result["citations"][0]
+        assert {"n", "source", "title", "date", "quote", "start", "end", "score", "highlight"} <= set(c)
+
+
+def test_out_of_corpus_question_abstains(client):
+    result = ask(client, "What is the capital of France?")
+    assert result["abstained"] is True
+    assert result["citations"] == [] and result["answer"] == ""
+    assert "could not find" in result["message"].lower()
+    assert result["passages"]  # closest passages, offered as related only
+
+
+@pytest.mark.parametrize("question, code", [
+    ("", "empty"),
+    ("   \n\t ", "empty"),
+    ("internet " * 334, "too_long"),
+    ("Việt Nam\x00\x07 internet?", "control_chars"),
+])
+def test_bad_input_gets_a_message_not_an_error(client, question, code):
+    result = ask(client, question)
+    assert result["abstained"] is True
+    assert result["error"] == code
+    assert result["message"] and "Traceback" not in result["message"]
+    assert result["citations"] == []
+
+
+def test_lone_surrogate_over_raw_http(url):
+    # gradio_client cannot even encode a lone surrogate; a raw JSON body can carry one.
+    r = httpx.post(url + "gradio_api/call/ask", content='{"data": ["a\\ud800 b"]}',
+                   headers={"content-type": "application/json"})
+    r.raise_for_status()
+    stream = httpx.get(url + f"gradio_api/call/ask/{r.json()['event_id']}", timeout=60).text
+    assert "event: complete" in stream
+    data = json.loads(stream.split("data:", 1)[1].strip())[0]
+    assert data["error"] == "invalid_text"
+
+
+def test_history_does_not_change_answers(client):
+    first = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
+    ask(client, "What is the capital of France?")
+    again = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
+    assert again["citations"] == first["citations"]
+
+
+def test_mark_up_escapes_every_piece():
+    text = 'a<b>"c"</b> & <img src=x onerror="x()">'
+    out = app.mark_up(text, 100, [(102, 104, "qa-span")])
+    assert "<b>" not in out and "<img" not in out
+    assert out.startswith("a&lt;") and '<mark class="qa-span">b&gt;</mark>' in out
+    assert app.mark_up("abc", 0, []) == "abc"
+
+
+def test_source_view_marks_exact_offsets(engine):
+    source, article = next(iter(engine.generation.articles.items()))
+    start, end = 10, 40
+    out = app.render_source(engine.generation.articles, source, [(start, end, "qa-quote-span")], "en",
+                            expected=article.text[start:end])
+    assert '<mark class="qa-quote-span">' in out and "qa-hit" in out
+    stale = app.render_source(engine.generation.articles, source, [(start, end, "qa-quote-span")], "en",
+                              expected="not the text")
+    assert "no longer matches" in stale and "<mark" not in stale.split("</div>", 1)[1]
+
+
+def test_feedback_is_appended_as_json_lines(tmp_path, monkeypatch, engine):
+    log = tmp_path / "fb" / "feedback.jsonl"
+    monkeypatch.setenv("FEEDBACK_LOG", str(log))
+    ans = app.clean_json(__import__("index").answer(engine, "Việt Nam có bao nhiêu người sử dụng internet?").to_dict())
+    app.write_feedback({"answer": ans}, "helpful", "model")
+    app.write_feedback({"answer": ans}, "not_helpful", "model")
+    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [r["verdict"] for r in rows] == ["helpful", "not_helpful"]
+    assert rows[0]["question"] == ans["question"] and rows[0]["answer"] == ans["answer"]
+    assert rows[0]["citations"][0]["source"] == ans["citations"][0]["source"]
+    assert rows[0]["timestamp"]
+
+
+def test_default_bind_is_local(monkeypatch):
+    monkeypatch.delenv("HOST", raising=False)
+    assert app.DEFAULT_HOST == "127.0.0.1" and app.DEFAULT_PORT == 7860
