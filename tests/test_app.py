@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client
 
 import app
-from app_fixtures import serve
+from app_fixtures import free_port, serve
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +143,16 @@ def test_feedback_is_appended_as_json_lines(tmp_path, monkeypatch, engine):
     assert rows[0]["timestamp"]
 
 
-def test_default_bind_is_local(monkeypatch):
+def test_launch_defaults_are_safe(engine, monkeypatch):
     monkeypatch.delenv("HOST", raising=False)
-    assert app.DEFAULT_HOST == "127.0.0.1" and app.DEFAULT_PORT == 7860
+    monkeypatch.setenv("PORT", str(free_port()))
+    demo = app.create_app(engine)
+    app.launch(demo, prevent_thread_lock=True, quiet=True)
+    try:
+        assert demo.server_name == "127.0.0.1"
+        assert demo.max_file_size == 1024 * 1024
+        assert demo._queue.max_size == app.QUEUE_MAX_SIZE
+        limits = {fn.name: fn.concurrency_limit for fn in demo.fns.values()}
+        assert limits["ask"] == limits["respond"] == app.CONCURRENCY
+    finally:
+        demo.close()
