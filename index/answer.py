@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,11 +47,21 @@ def load(config: Config | None = None) -> Engine:
     return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
 
 
-def rejected(question: object, bad: BadQuestion, config: Config, id: str | None = None) -> Answer:
-    """The answer to a question that failed validation: the reason, in the user's language."""
-    return Answer(question=question if isinstance(question, str) else "", language=bad.language,
-                  abstained=True, id=id, error=bad.code,
-                  message=message(bad.code, bad.language, limit=config.max_question_chars))
+ECHO_LIMIT = 200  # characters of a rejected question echoed back
+
+
+def rejected(question: object, bad: BadQuestion, config: Config, id: str | None = None,
+             language: str | None = None) -> Answer:
+    """The answer to a question that failed validation: the reason, in the user's language.
+
+    The echoed question is shortened and made encodable (lone surrogates
+    replaced) so the Answer JSON can always be serialised.
+    """
+    echo = question[:ECHO_LIMIT] if isinstance(question, str) else ""
+    echo = echo.encode("utf-8", "replace").decode("utf-8")
+    lang = language or bad.language
+    return Answer(question=echo, language=lang, abstained=True, id=id, error=bad.code,
+                  message=message(bad.code, lang, limit=config.max_question_chars))
 
 
 def threshold(config: Config, language: str) -> float:
@@ -59,14 +69,21 @@ def threshold(config: Config, language: str) -> float:
 
 
 def answer(engine: Engine, question: str, *, id: str | None = None,
-           config: Config | None = None) -> Answer:
-    """Answer one question with verbatim quotes, or abstain; never raises on bad input."""
+           config: Config | None = None, language: str | None = None) -> Answer:
+    """Answer one question with verbatim quotes, or abstain; never raises on bad input.
+
+    ``language`` ("vi"/"en") forces the reply language instead of detecting it.
+    """
     config = config or engine.config
+    if language not in (None, "vi", "en"):
+        raise ValueError(f"language must be 'vi' or 'en', not {language!r}")
     t0 = time.perf_counter()
     try:
         q: Question = parse(question, config.max_question_chars)
     except BadQuestion as bad:
-        return rejected(question, bad, config, id=id)
+        return rejected(question, bad, config, id=id, language=language)
+    if language:
+        q = replace(q, language=language)
     vector = engine.embed_query(q.text)
     t_embed = time.perf_counter()
     hits = engine.retriever.passages(q.keywords, vector, config.retrieval, config.k,

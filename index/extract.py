@@ -28,11 +28,13 @@ what which who whom whose when where why how many much there this that these tho
 he she they them his her their has have had will would can could should may might and or not
 """.split())
 
-WEIGHT_SENTENCE = 0.6
+# A grid over these on the dev split moved the hit rate by at most 2 of 43 questions:
+# the sentence similarity and the word overlap carry the ranking.
+WEIGHT_SENTENCE = 0.4
 WEIGHT_COVERAGE = 0.25
 WEIGHT_PASSAGE = 0.15
 # Added when the sentence holds what the question type asks for (a date for "when"...).
-WEIGHT_TYPE = 0.05
+WEIGHT_TYPE = 0.1
 NEIGHBOUR_MARGIN = 0.02  # a neighbour joins the quote when it scores this close to the best
 
 

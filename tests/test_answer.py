@@ -80,3 +80,17 @@ def test_answer_json_contract(engine):
         assert set(c) >= {"n", "source", "title", "date", "quote", "start", "end", "score"}
     for p in d["passages"]:
         assert set(p) == {"source", "chunk_id", "start", "end", "score"}
+
+
+def test_reply_language_can_be_forced(engine):
+    ans = answer(engine, "Việt Nam có bao nhiêu người sử dụng internet?", language="en")
+    assert ans.language == "en" and ans.message.startswith("Quoted verbatim")
+    assert answer(engine, "", language="vi").message == "Vui lòng nhập câu hỏi."
+
+
+def test_rejected_question_echo_is_short_and_serialisable(engine):
+    import json
+
+    d = answer(engine, "\ud800" + "x" * 5000).to_dict()
+    assert d["error"] == "invalid_text" and len(d["question"]) <= 200
+    json.dumps(d, ensure_ascii=False).encode("utf-8")
