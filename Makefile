@@ -36,3 +36,18 @@ clean:
 # screenshots - regenerate screenshots/*.png with headless Chromium (apt-get install chromium)
 screenshots: install
 	SCREENSHOTS=1 $(PY) -m pytest -q tests/test_browser.py
+
+.PHONY: xquad bench-e2e
+# eval       - gold questions: ours vs bm25/dense/naive, report in eval/out/run/
+eval: install
+	$(PY) -m eval run --questions eval/gold/articles.jsonl --out eval/out/run
+	$(PY) -m eval calibrate --questions eval/gold/articles.jsonl
+
+# xquad      - XQuAD, 240 Vietnamese paragraphs, questions in Vietnamese and in English
+xquad: install
+	$(PY) -m eval xquad --context-lang vi --question-lang vi
+	$(PY) -m eval xquad --context-lang vi --question-lang en
+
+# bench-e2e  - end-to-end latency, build time, cold start, peak memory (eval/out/bench.*)
+bench-e2e: install
+	$(PY) -m eval bench
