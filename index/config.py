@@ -42,8 +42,8 @@ class Config:
     rrf_k: int = 60
 
     # Extraction and abstention (calibrated on the dev split of the gold questions).
-    abstain_threshold: float = 0.75  # Vietnamese questions
-    abstain_threshold_en: float = 0.61  # English questions match Vietnamese text less closely
+    abstain_threshold: float = 0.60  # Vietnamese questions
+    abstain_threshold_en: float = 0.44  # English questions match Vietnamese text less closely
     max_quotes: int = 2
 
     # Input limits.

@@ -16,7 +16,7 @@ from .types import Article
 
 SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 5_000_000  # a news article is a few KB; anything bigger is not one
-CLEANING_VERSION = "1"  # part of each article checksum: a cleaning change re-embeds
+CLEANING_VERSION = "2"  # part of each article checksum: a cleaning change re-embeds
 
 # dd/mm/yyyy, also as a range "12 - 13/10/2017" (the first day is the start).
 _DATE = re.compile(r"\b(?:(\d{1,2})\s*[-–]\s*)?(\d{1,2})/(\d{1,2})/(\d{4})\b")
@@ -39,6 +39,7 @@ _BOILERPLATE = [
     (re.compile(r" - anh \d+\.?$"), "image alt text"),
     (re.compile(r"^anh minh hoa\.?$"), "image alt text"),
 ]
+MAX_BOILERPLATE_CHARS = 120
 # An attribution line ("Nguồn: TTXVN"); what follows it is not the article.
 _SOURCE_LINE = re.compile(r"^nguon( tin)?\s*:")
 
@@ -177,11 +178,13 @@ def clean(text: str, source: str, report: CorpusReport) -> tuple[str, str | None
         if _DATE_LINE.match(line):
             drop(line, "date line")
             continue
-        reason = next((r for pattern, r in _BOILERPLATE if pattern.search(key)), None)
+        # Site furniture is short; a paragraph that merely mentions "bình chọn" stays.
+        reason = None if len(line) > MAX_BOILERPLATE_CHARS else next(
+            (r for pattern, r in _BOILERPLATE if pattern.search(key)), None)
         if reason:
             drop(line, reason)
             continue
-        if _SOURCE_LINE.match(key):
+        if _SOURCE_LINE.match(key) and len(line) <= MAX_BOILERPLATE_CHARS:
             drop(line, "source attribution")
             for rest in lines[i + 1:]:
                 if rest.strip():

@@ -51,12 +51,19 @@ def content_words(text: str) -> set[str]:
     return {w for w in (fold(t) for t in words(text)) if w not in STOPWORDS and len(w) > 1}
 
 
-def coverage(question_words: set[str], sentence: str) -> float:
-    """Share of the question's content words (and bigrams) present in the sentence."""
+def coverage(question_words: set[str], sentence_words: set[str], idf: dict[str, float],
+             unseen_idf: float) -> float:
+    """IDF-weighted share of the question's content words present in the sentence.
+
+    Words the corpus never uses weigh the most, so a question about something
+    the articles do not discuss scores low everywhere, whatever common words
+    ("Việt Nam", "quốc tế") it shares with them.
+    """
     if not question_words:
         return 0.0
-    present = set(fold(w) for w in words(sentence))
-    return len(question_words & present) / len(question_words)
+    weights = {w: idf.get(w, unseen_idf) for w in question_words}
+    total = sum(weights.values())
+    return sum(v for w, v in weights.items() if w in sentence_words) / total if total else 0.0
 
 
 def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit],
@@ -77,11 +84,12 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
         return []
     order = list(rows)
     dense = gen.sentence_vectors[order] @ query_vector
-    q_words = content_words(question.text)
+    # English words never occur in the articles: only names and numbers can match.
+    q_words = content_words(question.text if question.language == "vi" else question.keywords)
     scored = []
     for r, d in zip(order, dense):
         text = gen.sentences[r].text
-        cov = coverage(q_words, text)
+        cov = coverage(q_words, retriever.sentence_words[r], retriever.idf, retriever.unseen_idf)
         typed = question.kind is None or highlight(text, question) is not None
         score = (WEIGHT_SENTENCE * float(d) + WEIGHT_COVERAGE * cov + WEIGHT_PASSAGE * rows[r]
                  + (WEIGHT_TYPE if typed and question.kind else 0.0))
@@ -99,7 +107,10 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question) 
     by_row = {x.row: x for x in scored}
     for neighbour in (best.row - 1, best.row + 1):
         other = by_row.get(neighbour)
-        if other is None or other.score < best.score - NEIGHBOUR_MARGIN:
+        # Join a neighbour that scores almost as well, or one that holds the
+        # asked-for date/number/name the best sentence lacks.
+        if other is None or not (other.score >= best.score - NEIGHBOUR_MARGIN
+                                 or (other.typed and not best.typed)):
             continue
         n = gen.sentences[neighbour]
         if n.source == s.source and "\n" not in gen.articles[s.source].text[min(end, n.end):max(start, n.start)]:
@@ -168,7 +179,8 @@ def _name_span(text: str, question_words: set[str], cue: re.Pattern,
             continue
         if cue.search(text[max(0, start - 20):start]):
             return start, end
-        if fallback is None:
+        # Without a cue, a capitalised sentence opening ("Lễ khai mạc") is no name.
+        if fallback is None and start > 0 and len(parts) >= 2:
             fallback = (start, end)
     return fallback
 
@@ -177,11 +189,13 @@ def highlight(text: str, question: Question) -> tuple[int, int] | None:
     """(start, end) inside ``text`` of the span answering the question's type, if found."""
     q_words = content_words(question.text)
     if question.kind == "when":
-        # The most specific date wins: a day over a month over a bare year.
+        # The most specific date wins: a day over a month over a bare year;
+        # a date the question already states ("SICW 2022") is not the answer.
+        asked = fold(question.text).lower()
         for pattern in _DATES_BY_PRECISION:
-            m = pattern.search(text)
-            if m:
-                return m.start(), m.end()
+            for m in pattern.finditer(text):
+                if re.sub(r"^\D+", "", fold(m.group(0)).lower()) not in asked:
+                    return m.start(), m.end()
         return None
     if question.kind == "how_many":
         pos = 0

@@ -15,6 +15,7 @@ nam ngay thang nguoi viet hop tac an ninh mang quoc te bo truong hoi nghi thao n
 da dang se tu den tren theo cung nay do lam di ra vao phai chu tich dai su thong tin toan
 chinh phu nha gia linh vuc toi pham cong uoc lien dong nam a ky ket giua hai ba bon muoi
 ten nhat luc ho ong ba chi anh em ban minh chung toi gom bieu phat dieu boi vi nen neu
+xin chao cam on vang da roi chua
 """.split())
 _EN_WORDS = set("""
 the a an of to in on at for by with from about into is are was were be been being do does did

@@ -1,10 +1,14 @@
 """Dense (FAISS) + keyword (BM25) retrieval of passages, fused by reciprocal rank."""
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import faiss
 import numpy as np
 
 from .store import Generation
+from .text import fold, words
 from .types import Hit
 
 
@@ -41,6 +45,12 @@ class Retriever:
         self.chunk_index = _flat_ip(generation.chunk_vectors)
         self.sentence_index = _flat_ip(generation.sentence_vectors)
         self.chunk_rows = {c.id: row for row, c in enumerate(generation.chunks)}
+        # Folded word sets and their inverse sentence frequencies, for word overlap.
+        self.sentence_words = [{fold(w) for w in words(s.text)} for s in generation.sentences]
+        df = Counter(w for ws in self.sentence_words for w in ws)
+        n = len(self.sentence_words)
+        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self.unseen_idf = math.log((n + 1) / 0.5)
         # Sentences overlapping each chunk, for extraction inside the top passages.
         self.chunk_sentences: list[list[int]] = [[] for _ in generation.chunks]
         by_source: dict[str, list[int]] = {}
