@@ -96,7 +96,11 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     scored = score_sentences(q, vector, hits, engine.retriever, extra)
     quotes = []
     if scored and scored[0].score >= threshold(config, q.language):
-        quotes.append(build_quote(scored, engine.retriever, q))
+        quote = build_quote(scored, engine.retriever, q)
+        # A question asking for a date, number or name whose best quote holds
+        # none is asking for a detail the articles do not state.
+        if q.kind is None or quote.highlight_start is not None:
+            quotes.append(quote)
     t_extract = time.perf_counter()
     return Answer(
         question=q.text,
