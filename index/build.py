@@ -16,7 +16,7 @@ from .chunking import chunk_article, make_splitter, sentences_of
 from .config import Config
 from .corpus import CorpusReport, load_corpus
 from .embedding import load_model, model_id
-from .store import StoreError, load_generation, read_manifest, save_generation
+from .store import StoreError, current_path, load_generation, read_manifest, save_generation, verify
 from .types import Article, Chunk, Sentence
 
 
@@ -66,6 +66,16 @@ def _previous(config: Config, mid: str, log) -> tuple[dict, dict]:
     return chunks, sentences
 
 
+def _intact(index_dir: Path, log) -> bool:
+    """True when every file of the live generation passes its checksum (else it is rebuilt)."""
+    try:
+        verify(current_path(index_dir))
+        return True
+    except StoreError as exc:
+        log(f"warning: {exc}; rebuilding")
+        return False
+
+
 def encode_passages(model, texts: list[str], progress: bool) -> np.ndarray:
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
@@ -87,7 +97,8 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     mid = model_id(config)
     result = BuildResult(index_dir=Path(config.index_dir), generation=None, report=report,
                          articles=len(articles))
-    if not force and is_current(config, articles, read_manifest(config.index_dir), mid):
+    if not force and is_current(config, articles, read_manifest(config.index_dir), mid) \
+            and _intact(config.index_dir, log):
         result.seconds["total"] = time.perf_counter() - t0
         return result
 

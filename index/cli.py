@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .config import Config
-from .store import StoreError, load_generation, read_manifest
+from .store import IndexCorrupt, StoreError, load_generation, read_manifest
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (StoreError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, IndexCorrupt) and "rebuild" not in str(exc):
+            print("the index is damaged: rebuild it with `python -m index build`", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
