@@ -32,7 +32,9 @@ import gradio as gr  # noqa: E402
 from index import Config, answer, build, load  # noqa: E402
 from index.answer import FOUND, NOT_FOUND  # noqa: E402
 from index.question import message as question_message  # noqa: E402
-from index.store import IndexCorrupt  # noqa: E402
+from index.embedding import load_model  # noqa: E402
+from index.retrieve import Retriever  # noqa: E402
+from index.store import IndexCorrupt, StoreError, current_path, load_generation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_HOST = "127.0.0.1"
@@ -342,16 +344,72 @@ def write_feedback(turn: dict, verdict: str, model_id: str) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- hot reload
+class LiveEngine:
+    """The engine the app answers with, swapped when the index's CURRENT names a new generation.
+
+    ``get()`` reads the small CURRENT pointer (no lock when unchanged). A new
+    generation is loaded under a lock, reusing the model when the model id is
+    the same; until it is loaded the old engine keeps answering, and a
+    generation that fails to load (damaged, incomplete) is refused once and the
+    old engine kept.
+    """
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._refused: str | None = None
+
+    def get(self):
+        engine = self.engine
+        try:
+            path = current_path(engine.config.index_dir)
+        except (StoreError, OSError):
+            return engine
+        if path is None or path.name in (engine.generation.name, self._refused):
+            return engine
+        with self._lock:
+            if self.engine.generation.name != path.name and self._refused != path.name:
+                self._reload(path.name)
+            return self.engine
+
+    def _reload(self, name: str) -> None:
+        old = self.engine
+        try:
+            gen = load_generation(old.config.index_dir)
+            model = old.model
+            if gen.manifest.get("model_id") != old.generation.manifest.get("model_id"):
+                model = load_model(old.config)
+            self.engine = type(old)(config=old.config, generation=gen, retriever=Retriever(gen), model=model)
+            print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
+        except Exception as exc:  # keep serving the old generation, whatever went wrong
+            self._refused = name
+            print(f"index generation {name} refused, still serving {old.generation.name}: {exc}",
+                  file=sys.stderr)
+
+
 # --------------------------------------------------------------------------- app
 def create_app(engine) -> gr.Blocks:
-    """The Blocks for a loaded engine (queue configured); launch it with ``launch()``."""
-    articles = engine.generation.articles
+    """The Blocks for a loaded engine (queue configured); launch it with ``launch()``.
+
+    The app follows the index: a rebuild that switches CURRENT is picked up by
+    the next question, without a restart (see ``LiveEngine``).
+    """
+    live = LiveEngine(engine)
     limit = engine.config.max_question_chars
     model_id = engine.generation.manifest.get("model_id", "")
 
+    def current_articles() -> dict:
+        return live.engine.generation.articles
+
+    def answer_with(question: str) -> tuple[dict, dict]:
+        """(Answer JSON, the articles of the generation that answered)."""
+        eng = live.get()
+        return clean_json(answer(eng, question).to_dict()), eng.generation.articles
+
     def ask(question: str) -> dict:
         """Answer one question from the articles; returns the Answer JSON (never raises on bad input)."""
-        return clean_json(answer(engine, question).to_dict())
+        return answer_with(question)[0]
 
     def ui_lang(choice: str | None, detected: str) -> str:
         return LANG_OF_CHOICE.get(choice or "Auto", detected if detected in TEXT else "vi")
@@ -366,6 +424,7 @@ def create_app(engine) -> gr.Blocks:
         )
 
     def picker_choices(turns: list[dict]) -> list[tuple[str, str]]:
+        articles = current_articles()
         choices = []
         for i, turn in enumerate(turns):
             ans = turn["answer"]
@@ -385,6 +444,7 @@ def create_app(engine) -> gr.Blocks:
 
     def view(value: str | None, turns: list[dict], lang: str) -> str:
         t = TEXT[lang]
+        articles = current_articles()
         if not value:
             return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
         try:
@@ -405,7 +465,7 @@ def create_app(engine) -> gr.Blocks:
         question = question if isinstance(question, str) else ""
         history = list(history or [])
         turns = list(turns or [])
-        ans = ask(question)  # the engine validates length, control characters, ...
+        ans, articles = answer_with(question)  # the engine validates length, control characters, ...
         lang = ui_lang(choice, ans.get("language", "vi"))
         shown = question if len(question) <= MAX_SHOWN_QUESTION else question[:MAX_SHOWN_QUESTION] + "…"
         history.append({"role": "user", "content": f'<span class="qa-question">{esc(shown)}</span>'})
@@ -541,6 +601,17 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **
     )
 
 
+def prepare_engine(config: Config):
+    """Build the index if missing or stale and load it; a damaged generation is refused and rebuilt."""
+    build(config, progress=True)
+    try:
+        return load(config)
+    except IndexCorrupt as exc:
+        print(f"index is damaged ({exc}); refusing it and rebuilding", file=sys.stderr)
+        build(config, force=True, progress=True)
+        return load(config)
+
+
 def main() -> int:
     try:
         port = int(os.environ.get("PORT") or DEFAULT_PORT)
@@ -549,13 +620,12 @@ def main() -> int:
         return 2
     config = Config.from_env()
     t0 = time.perf_counter()
-    build(config, progress=True)
     try:
-        engine = load(config)
-    except IndexCorrupt as exc:
-        print(f"index is damaged ({exc}); rebuilding", file=sys.stderr)
-        build(config, force=True, progress=True)
-        engine = load(config)
+        engine = prepare_engine(config)
+    except (StoreError, OSError, ValueError) as exc:
+        print(f"error: cannot serve the index in {config.index_dir}: {exc}\n"
+              f"rebuild it with `python -m index build --force --out {config.index_dir}`", file=sys.stderr)
+        return 1
     print(f"index ready in {time.perf_counter() - t0:.1f}s: {config.index_dir}", file=sys.stderr)
     launch(create_app(engine), port=port)
     return 0
