@@ -104,7 +104,10 @@ def parse(raw: object, max_chars: int = 2000) -> Question:
     """Validate and normalise a question, or raise ``BadQuestion``."""
     if not isinstance(raw, str):
         raise BadQuestion("empty")
-    guess = "vi" if re.search(r"[ăâđêôơư]", raw.lower()) else "en"
+    # The language of the error message: detected on a bounded, encodable sample
+    # (a toned letter such as "ệ" is not caught by a plain-letter test).
+    sample = raw[:500].encode("utf-8", "replace").decode("utf-8")
+    guess = detect_language(sample) if _script_ok(sample) else "en"
     if any(0xD800 <= ord(c) <= 0xDFFF for c in raw):
         raise BadQuestion("invalid_text", guess)
     if len(raw) > max_chars:
