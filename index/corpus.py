@@ -83,7 +83,11 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Article], CorpusReport]:
     report = CorpusReport()
     articles: list[Article] = []
     seen: dict[str, str] = {}
+    root = corpus_dir.resolve()
     for path in corpus_files(corpus_dir):
+        if path.is_symlink() and root not in path.resolve().parents:
+            report.skipped.append(Skipped(path.name, "link outside the corpus folder"))
+            continue
         article, problem = read_article(path, report)
         if problem:
             report.skipped.append(Skipped(path.name, problem))
