@@ -51,3 +51,11 @@ xquad: install
 # bench-e2e  - end-to-end latency, build time, cold start, peak memory (eval/out/bench.*)
 bench-e2e: install
 	$(PY) -m eval bench
+
+.PHONY: stress
+# stress     - heavy runs: 20+ SIGKILLed builds, 20 clients x 50 questions, 2,000-question memory check,
+#              long fuzzing (summary in eval/out/stress.json); hard cap 15 minutes per part
+stress: install
+	FUZZ_EXAMPLES=3000 FUZZ_ANSWER_EXAMPLES=300 timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_crash.py
+	timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_load.py
