@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .metrics import contains_answer, normalize, retrieval
+from .metrics import contains_answer, retrieval
 from .report import fmt, table
 from .run import prepare_engine, thresholds_of
 from .systems import NO_ABSTENTION, make_systems

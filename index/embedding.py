@@ -634,7 +634,6 @@ def build_onnx_graph(model_dir: Path):
     Inputs ``input_ids`` and ``attention_mask`` (int64 [batch, seq]); output
     ``last_hidden_state`` (float [batch, seq, hidden]). Positions follow XLM-R:
     2, 3, ... over unpadded tokens, 1 for padding."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
     from safetensors.numpy import load_file
 

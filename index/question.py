@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .text import fold, has_diacritics, nfc, words
+from .text import fold, has_diacritics, nfc
 
 # Unaccented Vietnamese is common, so diacritics alone cannot tell the language:
 # frequent Vietnamese syllables (folded) versus frequent English words decide.

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import app
-from index import Config, answer, build, load
+from index import Config, answer, build
 from index.answer import Engine
 from index.retrieve import Retriever
 from index.store import IndexCorrupt, current_path, load_generation
