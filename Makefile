@@ -1,5 +1,6 @@
 # make run   - set everything up and start the chat on 127.0.0.1:7860 (HOST/PORT to change)
 # make test  - the whole test suite
+# make test-fast - unit tests only (fake embedder, no model, no browser): under a minute
 PYTHON_SYS ?= $(shell command -v python3.11 || command -v python3)
 VENV       := .venv
 PY         := $(VENV)/bin/python
@@ -25,6 +26,10 @@ run: index
 
 test: install
 	$(PY) -m pytest -q
+
+.PHONY: test-fast
+test-fast: install
+	$(PY) -m pytest -q -m "not integration and not browser and not stress"
 
 bench: install
 	$(PY) -m eval.bench_embedding

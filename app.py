@@ -1,11 +1,13 @@
 """Gradio chat over the indexed articles: verbatim quotes, numbered citations, a source viewer.
 
-All answering logic lives in the ``index`` package; this module only renders its
-Answer JSON. Every piece of text that comes from the corpus or from the user is
-HTML-escaped here, and highlights are built from the exact character offsets of
-the Answer JSON (``article.text[start:end]``), never by searching for the text.
+This module renders and nothing else: answers come from ``index.answer``, the
+engine (background loading, following rebuilds) from ``index.LiveEngine``, the
+feedback log from ``index.feedback``, the words and styles from ``app_text.py``.
+Every piece of text that comes from the corpus or from the user is HTML-escaped
+here, and highlights are built from the exact character offsets of the Answer
+JSON (``article.text[start:end]``), never by searching for the text.
 
-    python app.py                       # builds the index if needed, serves 127.0.0.1:7860
+    python app.py                       # serves 127.0.0.1:7860 at once; builds/loads the index meanwhile
     HOST=0.0.0.0 PORT=8080 python app.py
 
 Programmatic use (gradio_client)::
@@ -16,128 +18,24 @@ Programmatic use (gradio_client)::
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import sys
-import threading
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from index import Config, answer, build, load  # noqa: E402
+from app_text import CSS, EXAMPLES, LANG_CHOICES, LANG_OF_CHOICE, SCROLL_JS, TEXT  # noqa: E402
+from index import Config, Engine, LiveEngine, answer, feedback  # noqa: E402
 from index.answer import FOUND, NOT_FOUND  # noqa: E402
 from index.question import message as question_message  # noqa: E402
-from index.embedding import load_model  # noqa: E402
-from index.retrieve import Retriever  # noqa: E402
-from index.store import IndexCorrupt, StoreError, current_path, load_generation  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
-QUEUE_MAX_SIZE = 32  # waiting requests beyond this are refused
-CONCURRENCY = 2  # questions answered at once (shared by the chat and /ask)
 MAX_FILE_SIZE = "1mb"  # the app takes no uploads; keep the limit tight anyway
 MAX_SHOWN_QUESTION = 500  # characters of the question echoed in the chat
 RELATED_SHOWN = 3  # passages offered when the engine abstains
-
-EXAMPLES = [
-    "Việt Nam có bao nhiêu người sử dụng internet?",
-    "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?",
-    "so nguoi dung internet o viet nam dau nam 2024",
-    "Hội nghị Bộ trưởng ASEAN về An ninh mạng lần thứ 7 diễn ra khi nào?",
-    "What is the capital of France?",
-]
-
-LANG_CHOICES = ["Auto", "Tiếng Việt", "English"]
-LANG_OF_CHOICE = {"Tiếng Việt": "vi", "English": "en"}
-
-TEXT = {
-    "vi": {
-        "question": "Câu hỏi",
-        "placeholder": "Đặt câu hỏi về các bài viết (tiếng Việt, có hoặc không dấu, hoặc tiếng Anh)…",
-        "send": "Gửi",
-        "clear": "Xoá hội thoại",
-        "helpful": "✓ Có ích",
-        "not_helpful": "✗ Không có ích",
-        "picker": "Trích dẫn",
-        "viewer": "Bài viết nguồn",
-        "viewer_empty": "Đặt câu hỏi: bài viết được trích dẫn sẽ mở ở đây, đoạn trích được tô sáng.",
-        "chars": "ký tự",
-        "of": "trên",
-        "no_date": "không rõ ngày",
-        "related": "Có liên quan, nhưng không phải câu trả lời:",
-        "related_short": "liên quan",
-        "open_hint": "Bấm vào câu trả lời để mở bài viết nguồn bên phải.",
-        "feedback_saved": "Cảm ơn! Đã ghi nhận đánh giá.",
-        "feedback_nothing": "Chưa có câu trả lời để đánh giá.",
-        "feedback_failed": "Không ghi được đánh giá.",
-        "stale": "Chỉ mục đã thay đổi: bài viết không còn khớp với đoạn trích.",
-        "missing": "Không tìm thấy bài viết trong chỉ mục.",
-        "answer_span": "phần trả lời",
-        "quote": "đoạn trích",
-    },
-    "en": {
-        "question": "Question",
-        "placeholder": "Ask about the articles (English, or Vietnamese with or without diacritics)…",
-        "send": "Send",
-        "clear": "Clear chat",
-        "helpful": "✓ Helpful",
-        "not_helpful": "✗ Not helpful",
-        "picker": "Citation",
-        "viewer": "Source article",
-        "viewer_empty": "Ask a question: the cited article opens here with the quote highlighted.",
-        "chars": "characters",
-        "of": "of",
-        "no_date": "no date",
-        "related": "Related, but not an answer:",
-        "related_short": "related",
-        "open_hint": "Click an answer to open its source article on the right.",
-        "feedback_saved": "Thank you! Feedback saved.",
-        "feedback_nothing": "There is no answer to rate yet.",
-        "feedback_failed": "Could not save the feedback.",
-        "stale": "The index changed: the article no longer matches the quote.",
-        "missing": "The article is not in the index.",
-        "answer_span": "answer",
-        "quote": "quote",
-    },
-}
-
-CSS = """
-.qa-answer { line-height: 1.5; }
-.qa-answer .qa-msg { margin: 0 0 .4em 0; font-weight: 600; }
-.qa-answer blockquote.qa-quote { margin: .3em 0; padding: .4em .7em; border-left: 4px solid #f59e0b;
-  background: rgba(245, 158, 11, .08); white-space: pre-wrap; }
-.qa-answer .qa-cite { font-size: .9em; opacity: .9; margin-bottom: .5em; }
-.qa-answer .qa-hint { font-size: .8em; opacity: .7; }
-.qa-abstain .qa-msg { color: #b45309; }
-.qa-error .qa-msg { color: #b91c1c; }
-.qa-related-item { font-size: .88em; margin: .3em 0; padding: .3em .6em; border-left: 3px solid #9ca3af;
-  max-height: 9em; overflow: auto; white-space: pre-wrap; }
-mark.qa-span { background: #fde047; color: inherit; font-weight: 700; padding: 0 .1em; }
-mark.qa-quote-span { background: #fef3c7; color: inherit; }
-mark.qa-quote-span.qa-span { background: #fde047; }
-mark.qa-passage { background: #e5e7eb; color: inherit; }
-#viewer .qa-viewer, #viewer .qa-viewer-msg { padding-top: 1.4em; }
-#viewer .qa-viewer-body { position: relative; max-height: 520px; overflow: auto; padding-right: .5em; }
-#viewer .qa-viewer-head { font-size: .92em; margin-bottom: .6em; }
-#viewer .qa-viewer-head h3 { margin: 0 0 .2em 0; }
-#viewer p.qa-para { margin: .45em 0; padding: .2em .4em; white-space: pre-wrap; }
-#viewer p.qa-para.qa-hit { background: rgba(245, 158, 11, .12); border-left: 4px solid #f59e0b; }
-.qa-legend mark { padding: 0 .3em; }
-.qa-corpus table { width: 100%; font-size: .9em; border-collapse: collapse; }
-.qa-corpus td, .qa-corpus th { padding: .2em .4em; border-bottom: 1px solid #e5e7eb; text-align: left; }
-"""
-
-SCROLL_JS = """() => { setTimeout(() => {
-  const box = document.querySelector('#viewer .qa-viewer-body');
-  const hit = box && box.querySelector('.qa-hit');
-  if (hit) { box.scrollTop = Math.max(0, hit.offsetTop - 16); }
-}, 50); }"""
+LOAD_TIMEOUT_S = 900  # a question asked during start-up waits this long for the index
 
 
 # --------------------------------------------------------------------------- rendering
@@ -308,104 +206,35 @@ def corpus_html(engine) -> str:
     )
 
 
-# --------------------------------------------------------------------------- feedback
-_feedback_lock = threading.Lock()
-
-
-def feedback_path() -> Path:
-    value = os.environ.get("FEEDBACK_LOG")
-    return Path(value).expanduser() if value else ROOT / "feedback" / "feedback.jsonl"
-
-
-def write_feedback(turn: dict, verdict: str, model_id: str) -> Path:
-    """Append one JSON line: question, answer, citations, verdict, timestamp."""
-    ans = turn["answer"]
-    record = {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "verdict": verdict,
-        "question": ans.get("question", ""),
-        "language": ans.get("language"),
-        "abstained": ans.get("abstained"),
-        "answer": ans.get("answer", ""),
-        "message": ans.get("message", ""),
-        "citations": [
-            {k: c.get(k) for k in ("n", "source", "title", "date", "quote", "start", "end", "score", "highlight")}
-            for c in ans.get("citations", [])
-        ],
-        "error": ans.get("error"),
-        "model_id": model_id,
-    }
-    path = feedback_path()
-    line = json.dumps(clean_json(record), ensure_ascii=False) + "\n"
-    with _feedback_lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(line)
-    return path
-
-
-# --------------------------------------------------------------------------- hot reload
-class LiveEngine:
-    """The engine the app answers with, swapped when the index's CURRENT names a new generation.
-
-    ``get()`` reads the small CURRENT pointer (no lock when unchanged). A new
-    generation is loaded under a lock, reusing the model when the model id is
-    the same; until it is loaded the old engine keeps answering, and a
-    generation that fails to load (damaged, incomplete) is refused once and the
-    old engine kept.
-    """
-
-    def __init__(self, engine):
-        self.engine = engine
-        self._lock = threading.Lock()
-        self._refused: str | None = None
-
-    def get(self):
-        engine = self.engine
-        try:
-            path = current_path(engine.config.index_dir)
-        except (StoreError, OSError):
-            return engine
-        if path is None or path.name in (engine.generation.name, self._refused):
-            return engine
-        with self._lock:
-            if self.engine.generation.name != path.name and self._refused != path.name:
-                self._reload(path.name)
-            return self.engine
-
-    def _reload(self, name: str) -> None:
-        old = self.engine
-        try:
-            gen = load_generation(old.config.index_dir)
-            model = old.model
-            if gen.manifest.get("model_id") != old.generation.manifest.get("model_id"):
-                model = load_model(old.config)
-            self.engine = type(old)(config=old.config, generation=gen, retriever=Retriever(gen), model=model)
-            print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
-        except Exception as exc:  # keep serving the old generation, whatever went wrong
-            self._refused = name
-            print(f"index generation {name} refused, still serving {old.generation.name}: {exc}",
-                  file=sys.stderr)
-
-
 # --------------------------------------------------------------------------- app
-def create_app(engine) -> gr.Blocks:
-    """The Blocks for a loaded engine (queue configured); launch it with ``launch()``.
+def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.Blocks:
+    """The Blocks (queue configured) for an engine, loaded or loading; launch it with ``launch()``.
 
-    The app follows the index: a rebuild that switches CURRENT is picked up by
-    the next question, without a restart (see ``LiveEngine``).
+    With a ``LiveEngine`` still loading, the page is served at once and a
+    question waits for the engine behind a visible "loading" reply. The app
+    follows the index: a rebuild that switches CURRENT is picked up by the next
+    question, without a restart.
     """
-    live = LiveEngine(engine)
-    limit = engine.config.max_question_chars
-    model_id = engine.generation.manifest.get("model_id", "")
+    live = engine if isinstance(engine, LiveEngine) else LiveEngine(engine)
+    config = config or (live.engine.config if live.engine is not None else Config.from_env())
+    limit = config.max_question_chars
 
     def current_articles() -> dict:
-        return live.engine.generation.articles
+        return live.engine.generation.articles if live.ready else {}
 
     def answer_with(question: str) -> tuple[dict, dict]:
         """(Answer JSON, the articles of the generation that answered)."""
-        eng = live.get()
+        try:
+            eng = live.get(timeout=LOAD_TIMEOUT_S)
+        except Exception:  # the server log has the cause; the user gets a message, never a traceback
+            return unavailable(question), {}
         return clean_json(answer(eng, question).to_dict()), eng.generation.articles
+
+    def corpus_view() -> str:
+        try:
+            return corpus_html(live.wait(LOAD_TIMEOUT_S))
+        except Exception:
+            return f'<div class="qa-viewer-msg">{esc(TEXT["en"]["load_failed"])}</div>'
 
     def ask(question: str) -> dict:
         """Answer one question from the articles; returns the Answer JSON (never raises on bad input)."""
@@ -465,10 +294,15 @@ def create_app(engine) -> gr.Blocks:
         question = question if isinstance(question, str) else ""
         history = list(history or [])
         turns = list(turns or [])
-        ans, articles = answer_with(question)  # the engine validates length, control characters, ...
-        lang = ui_lang(choice, ans.get("language", "vi"))
         shown = question if len(question) <= MAX_SHOWN_QUESTION else question[:MAX_SHOWN_QUESTION] + "…"
         history.append({"role": "user", "content": f'<span class="qa-question">{esc(shown)}</span>'})
+        if not live.ready:
+            lang = LANG_OF_CHOICE.get(choice or "Auto", "vi")
+            waiting = f'<div class="qa-answer qa-loading" lang="{lang}"><p class="qa-msg">⏳ {esc(TEXT[lang]["loading"])}</p></div>'
+            yield (gr.update(), history + [{"role": "assistant", "content": waiting}], turns, lang,
+                   gr.update(), gr.update(), "", *label_updates(lang))
+        ans, articles = answer_with(question)  # the engine validates length, control characters, ...
+        lang = ui_lang(choice, ans.get("language", "vi"))
         history.append({"role": "assistant", "content": render_answer(ans, lang, articles, limit)})
         turns.append({"answer": ans, "lang": lang})
         selected = first_choice(turns, len(turns) - 1)
@@ -476,7 +310,7 @@ def create_app(engine) -> gr.Blocks:
         if selected is None and choices:
             selected = choices[-1][1]
         t = TEXT[lang]
-        return (
+        yield (
             gr.update(value="", label=t["question"], placeholder=t["placeholder"]),
             history,
             turns,
@@ -501,8 +335,8 @@ def create_app(engine) -> gr.Blocks:
             return t["feedback_nothing"]
         turn = turns[-1] if index is None else turns[min(max(index, 0), len(turns) - 1)]
         try:
-            write_feedback(turn, verdict, model_id)
-        except OSError:
+            feedback.append(config.feedback_log, feedback.make_record(turn["answer"], verdict, live.engine.model_id))
+        except (OSError, AttributeError):
             return t["feedback_failed"]
         return t["feedback_saved"]
 
@@ -562,14 +396,14 @@ def create_app(engine) -> gr.Blocks:
                 viewer = gr.HTML(view(None, [], "vi"), label=t["viewer"], show_label=True, container=True,
                                  elem_id="viewer")
         with gr.Accordion("Kho bài viết và chỉ mục · Corpus and index", open=False, elem_id="corpus"):
-            gr.HTML(corpus_html(engine))
+            corpus_box = gr.HTML(f'<div class="qa-viewer-msg">{esc(TEXT["vi"]["loading"])}</div>')
 
         private = dict(api_visibility="private")
         outputs = [question, chatbot, turns, lang_state, picker, viewer, feedback_status,
                    send, clear, helpful, not_helpful]
         for trigger in (question.submit, send.click):
             trigger(respond, [question, chatbot, turns, lang_choice], outputs,
-                    concurrency_id="engine", concurrency_limit=CONCURRENCY, **private
+                    concurrency_id="engine", concurrency_limit=config.concurrency, **private
                     ).then(None, js=SCROLL_JS, **private)
         picker.input(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
         picker.change(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
@@ -582,17 +416,27 @@ def create_app(engine) -> gr.Blocks:
         helpful.click(lambda ts, lg: rate(ts, lg, "helpful"), [turns, lang_state], feedback_status, **private)
         not_helpful.click(lambda ts, lg: rate(ts, lg, "not_helpful"), [turns, lang_state], feedback_status,
                           **private)
-        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=CONCURRENCY)
+        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=config.concurrency)
 
-    demo.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
+        demo.load(corpus_view, None, corpus_box, **private)
+
+    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
 
+def unavailable(question: object) -> dict:
+    """The Answer JSON when the index cannot be served (failed to load, or still loading too long)."""
+    return {"question": question[:200] if isinstance(question, str) else "", "language": "en",
+            "abstained": True, "answer": "", "message": TEXT["en"]["load_failed"], "citations": [],
+            "passages": [], "best_score": None, "timings_ms": {}, "error": "index_unavailable"}
 
-def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
+
+def launch(demo: gr.Blocks, config: Config | None = None, host: str | None = None, port: int | None = None,
+           **kwargs):
     """Launch with the safety settings (local bind by default, upload size limit, no SSR)."""
+    config = config or Config.from_env()
     return demo.launch(
-        server_name=host or os.environ.get("HOST") or DEFAULT_HOST,
-        server_port=port or int(os.environ.get("PORT") or DEFAULT_PORT),
+        server_name=host or config.host,
+        server_port=port or config.port,
         max_file_size=MAX_FILE_SIZE,
         show_error=False,
         ssr_mode=False,
@@ -601,33 +445,27 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **
     )
 
 
-def prepare_engine(config: Config):
-    """Build the index if missing or stale and load it; a damaged generation is refused and rebuilt."""
-    build(config, progress=True)
-    try:
-        return load(config)
-    except IndexCorrupt as exc:
-        print(f"index is damaged ({exc}); refusing it and rebuilding", file=sys.stderr)
-        build(config, force=True, progress=True)
-        return load(config)
-
-
 def main() -> int:
-    try:
-        port = int(os.environ.get("PORT") or DEFAULT_PORT)
-    except ValueError:
-        print(f"PORT must be a number, got {os.environ.get('PORT')!r}", file=sys.stderr)
-        return 2
-    config = Config.from_env()
     t0 = time.perf_counter()
     try:
-        engine = prepare_engine(config)
-    except (StoreError, OSError, ValueError) as exc:
+        config = Config.from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    live = LiveEngine.start(config)
+    demo = create_app(live, config)
+    launch(demo, config, prevent_thread_lock=True)
+    print(f"serving http://{config.host}:{config.port}/ after {time.perf_counter() - t0:.1f}s; "
+          "loading the index", file=sys.stderr)
+    try:
+        live.wait()
+    except BaseException as exc:
+        demo.close()
         print(f"error: cannot serve the index in {config.index_dir}: {exc}\n"
               f"rebuild it with `python -m index build --force --out {config.index_dir}`", file=sys.stderr)
         return 1
-    print(f"index ready in {time.perf_counter() - t0:.1f}s: {config.index_dir}", file=sys.stderr)
-    launch(create_app(engine), port=port)
+    print(f"index ready {time.perf_counter() - t0:.1f}s after start: {config.index_dir}", file=sys.stderr)
+    demo.block_thread()
     return 0
 
 

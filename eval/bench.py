@@ -6,13 +6,18 @@
 * the naive baseline's latency in the same run;
 * build: a fresh index of the project corpus in a temp dir (``force=True``) vs
   encoding the same chunk and sentence texts directly with the model;
-* cold start: a new Python process importing ``index``, loading and answering once;
-* peak RSS of this process and of the cold-start child (``resource.getrusage``).
+* start-up, median of 3 cold starts each: ``python -m index ask`` to exit, and ``python app.py``
+  to its page served and to its first /ask answer, with each child's peak RSS (``os.wait4``),
+  plus the import / load / first-answer split inside one process;
+* peak RSS of this process.
 """
 from __future__ import annotations
 
 import json
+import os
 import platform
+import socket
+import statistics
 import resource
 import subprocess
 import sys
@@ -25,7 +30,7 @@ from tqdm import tqdm
 
 from index import Config, build
 from index.build import encode_passages
-from index.chunking import chunk_article, make_splitter, sentences_of
+from index.chunking import split_articles
 from index.corpus import load_corpus
 from index.embedding import load_model
 
@@ -34,6 +39,8 @@ from .metrics import percentiles, ratio
 from .report import fmt, table
 from .run import WARMUP, prepare_engine
 from .systems import make_systems
+
+ROOT = Path(__file__).resolve().parent.parent
 
 COLD = """
 import json, time
@@ -85,11 +92,7 @@ def build_time(progress: bool) -> dict:
         result = build(fresh, force=True, progress=False, log=lambda m: None)
         total = time.perf_counter() - t
     articles, _ = load_corpus(cfg.corpus_dir)
-    splitter = make_splitter(cfg.chunk_size, cfg.chunk_overlap)
-    texts = []
-    for article in articles:
-        chunks = chunk_article(article, splitter)
-        texts += [c.text for c in chunks] + [s.text for s in sentences_of(article, chunks)]
+    texts = [t.text for _, chunks, sentences in split_articles(articles, cfg) for t in chunks + sentences]
     model = load_model(cfg)
     t = time.perf_counter()
     encode_passages(model, texts, progress=False)
@@ -99,16 +102,84 @@ def build_time(progress: bool) -> dict:
             "pure_encode_s": encode, "ratio_build_over_encode": ratio(total, encode)}
 
 
-def cold_start(question: str) -> dict:
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", COLD.format(question=question)], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parent.parent)
-    wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
-    inner = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"wall_s": wall, **inner,
-            "child_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+def _run_measured(argv: list[str], env: dict | None = None, until=None) -> tuple[float, float, int, object]:
+    """Start ``argv``; return (wall s, peak RSS MB, exit status, what ``until(proc, t0)`` returned).
+
+    ``until`` runs while the process lives and then it is terminated; without it the
+    process runs to its end. The peak RSS is the child's own (``os.wait4``).
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    extra = None
+    if until is not None:
+        try:
+            extra = until(proc, t0)
+        finally:
+            proc.terminate()
+    else:
+        proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.stdout.close()
+    return wall, usage.ru_maxrss / 1024, status, extra
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _app_until_first_answer(question: str, port: int):
+    def until(proc, t0):
+        import httpx
+
+        url = f"http://127.0.0.1:{port}/"
+        page = None
+        while time.perf_counter() - t0 < 600 and proc.poll() is None:
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    page = time.perf_counter() - t0
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        if page is None:
+            return {"error": "the page was never served"}
+        r = httpx.post(url + "gradio_api/call/ask", json={"data": [question]}, timeout=30)
+        stream = httpx.get(url + f"gradio_api/call/ask/{r.json()['event_id']}", timeout=600).text
+        answered = time.perf_counter() - t0
+        data = json.loads(stream.split("data:", 1)[1].strip())[0] if "event: complete" in stream else {}
+        return {"page_s": page, "first_answer_s": answered, "abstained": data.get("abstained")}
+    return until
+
+
+def startup(question: str, runs: int = 3) -> dict:
+    """Median of ``runs`` cold starts (warm disk cache) of the CLI and of the app, with peak RSS.
+
+    CLI: ``python -m index ask QUESTION`` to exit. App: ``python app.py`` to its page
+    answering HTTP 200, and to the first answer of /ask asked right after the page.
+    """
+    cli, app = [], []
+    for _ in range(runs):
+        wall, rss, status, _ = _run_measured([sys.executable, "-m", "index", "ask", question])
+        cli.append({"wall_s": wall, "peak_rss_mb": rss, "ok": status == 0})
+        port = _free_port()
+        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+        _, rss, _, extra = _run_measured([sys.executable, "app.py"], env, _app_until_first_answer(question, port))
+        app.append({**extra, "peak_rss_mb": rss})
+    med = lambda rows, key: statistics.median(r[key] for r in rows if key in r) if rows else None  # noqa: E731
+    breakdown = subprocess.run([sys.executable, "-c", COLD.format(question=question)], capture_output=True,
+                               text=True, cwd=ROOT)
+    return {
+        "runs": runs,
+        "cli_ask_s": med(cli, "wall_s"), "cli_peak_rss_mb": med(cli, "peak_rss_mb"),
+        "cli_ok": all(r["ok"] for r in cli),
+        "app_page_s": med(app, "page_s"), "app_first_answer_s": med(app, "first_answer_s"),
+        "app_peak_rss_mb": med(app, "peak_rss_mb"), "app_errors": [r["error"] for r in app if "error" in r],
+        "in_process": json.loads(breakdown.stdout.strip().splitlines()[-1]) if breakdown.returncode == 0
+        else {"error": breakdown.stderr.strip().splitlines()[-1:]},
+        "cli": cli, "app": app,
+    }
 
 
 def cmd_bench(args) -> int:
@@ -124,7 +195,7 @@ def cmd_bench(args) -> int:
     if not args.skip_build:
         result["build"] = build_time(progress)
     if not args.skip_cold:
-        result["cold_start"] = cold_start(gold[0])
+        result["startup"] = startup(gold[0])
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,14 +228,14 @@ def markdown(r: dict) -> str:
             [[b["articles"], b["chunks"], b["sentences"], fmt(b["build_s"], digits=2),
               fmt(b["build_stages_s"].get("encode"), digits=2), fmt(b["pure_encode_s"], digits=2),
               fmt(b["ratio_build_over_encode"], digits=2)]]) + "\n")
-    if "cold_start" in r:
-        c = r["cold_start"]
-        if "error" in c:
-            parts.append(f"## Cold start\n\nfailed: {c['error']}\n")
-        else:
-            parts.append("## Cold start (new process: import, load, first answer)\n\n" + table(
-                ["wall s", "import s", "load s", "first answer s", "child peak RSS MB"],
-                [[fmt(c["wall_s"], digits=2), fmt(c["import_s"], digits=2), fmt(c["load_s"], digits=2),
-                  fmt(c["first_answer_s"], digits=2), fmt(c["child_peak_rss_mb"], digits=0)]]) + "\n")
+    if "startup" in r:
+        c = r["startup"]
+        i = c["in_process"]
+        parts.append(f"## Start-up (median of {c['runs']} cold starts, warm disk cache)\n\n" + table(
+            ["CLI `ask` to exit s", "CLI peak RSS MB", "app page served s", "app first answer s",
+             "app peak RSS MB", "in-process import / load / first answer s"],
+            [[fmt(c["cli_ask_s"], digits=2), fmt(c["cli_peak_rss_mb"], digits=0), fmt(c["app_page_s"], digits=2),
+              fmt(c["app_first_answer_s"], digits=2), fmt(c["app_peak_rss_mb"], digits=0),
+              " / ".join(fmt(i.get(k), digits=2) for k in ("import_s", "load_s", "first_answer_s"))]]) + "\n")
     parts.append(f"Peak RSS of the benchmark process: {r['peak_rss_mb']:.0f} MB.\n")
     return "\n".join(parts)

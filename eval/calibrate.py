@@ -15,25 +15,15 @@ from pathlib import Path
 
 from .gold import load_gold
 from .report import fmt, table
-from .run import answer_all, prepare_engine, thresholds_of
-from .scoring import Row, answer_metrics
-
-
-def candidates(rows: list[Row], language: str) -> list[float]:
-    """Midpoints between consecutive best scores of ``language`` (+ one below and one above)."""
-    scores = sorted({r.best for r in rows if r.best is not None
-                     and ("vi" if r.language == "vi" else "en") == language})
-    if not scores:
-        return [0.0]
-    return [round(scores[0] - 0.01, 4)] + [round((a + b) / 2, 4) for a, b in zip(scores, scores[1:])] \
-        + [round(scores[-1] + 0.01, 4)]
+from .run import answer_all, prepare_engine
+from .scoring import Row, answer_metrics, threshold_candidates
 
 
 def choose(rows: list[Row], max_false: float = 0.05) -> tuple[dict[str, float], dict, bool]:
     """(thresholds, dev metrics, constraint met) maximising correct decisions on ``rows``."""
     best = None
-    for t_vi in candidates(rows, "vi"):
-        for t_en in candidates(rows, "en"):
+    for t_vi in threshold_candidates(rows, "vi") or [0.0]:
+        for t_en in threshold_candidates(rows, "en") or [0.0]:
             th = {"vi": t_vi, "en": t_en}
             m = answer_metrics(rows, th)
             false = m["abstain_false_abstention"] or 0.0
@@ -58,7 +48,7 @@ def cmd_calibrate(args) -> int:
     _, rows = answer_all(engine, questions, ["ours"], progress=not args.quiet)
     dev = [r for r in rows if r.gold.split == "dev"]
     test = [r for r in rows if r.gold.split == "test"]
-    current = thresholds_of(engine.config)
+    current = engine.config.thresholds()
     chosen, _, met = choose(dev, args.max_false_abstention)
     headers = ["split @ thresholds", "n (ans/unans)", "hit rate %", "abst. precision %", "abst. recall %",
                "false abst. %", "accuracy %"]

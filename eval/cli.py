@@ -1,4 +1,4 @@
-"""Command line: ``python -m eval run|calibrate|xquad|bench`` (``--help`` on each)."""
+"""Command line: ``python -m eval run|calibrate|xquad|bench|feedback`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -32,12 +32,18 @@ def parser() -> argparse.ArgumentParser:
                    help="constraint on the dev false-abstention rate, when reachable (default: %(default)s)")
     c.add_argument("-q", "--quiet", action="store_true")
 
-    x = sub.add_parser("xquad", help="XQuAD: 240 Vietnamese paragraphs as the corpus")
-    x.add_argument("--context-lang", choices=["vi"], default="vi")
+    x = sub.add_parser("xquad", help="XQuAD: 240 paragraphs as the corpus (vi, en or both)")
+    x.add_argument("--context-lang", choices=["vi", "en", "mixed"], default="vi",
+                   help="the corpus: Vietnamese, English or both paragraph sets (default: %(default)s)")
     x.add_argument("--question-lang", choices=["vi", "en"], default="vi")
+    x.add_argument("--split", choices=["dev", "test", "all"], default="all",
+                   help="dev = articles 0-23 (tune here), test = 24-47 (report here)")
+    x.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="change a Config field for this run, e.g. lexicon_keyword=false (repeatable)")
+    x.add_argument("--name", help="variant name appended to the run's tag")
     x.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks" / "xquad")
     x.add_argument("--out", type=Path, default=OUT / "xquad")
-    x.add_argument("--index", type=Path, default=OUT / "xquad-index", help="cached between runs")
+    x.add_argument("--index-root", type=Path, default=OUT, help="corpus and index folders, cached between runs")
     x.add_argument("--limit", type=int, help="N questions evenly spread over the set")
     x.add_argument("-q", "--quiet", action="store_true")
 
@@ -46,8 +52,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--n", type=int, default=200, help="warm questions (gold cycled; default %(default)s)")
     b.add_argument("--out", type=Path, default=OUT, help="writes bench.json and bench.md here")
     b.add_argument("--skip-build", action="store_true", help="skip the fresh-build measurement")
-    b.add_argument("--skip-cold", action="store_true", help="skip the cold-start subprocess")
+    b.add_argument("--skip-cold", action="store_true", help="skip the start-up measurements (CLI and app)")
     b.add_argument("-q", "--quiet", action="store_true")
+    f = sub.add_parser("feedback", help="turn the chat's votes into gold-question candidates to review")
+    f.add_argument("--log", type=Path, default=None,
+                   help="feedback log (default: FEEDBACK_LOG or feedback/feedback.jsonl)")
+    f.add_argument("--out", type=Path, default=OUT / "feedback-candidates.jsonl")
     return p
 
 
@@ -65,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         from .xquad import cmd_xquad
 
         return cmd_xquad(args)
+    if args.command == "feedback":
+        from index import Config
+
+        from .feedback import cmd_feedback
+
+        args.log = args.log or Config.from_env().feedback_log
+        return cmd_feedback(args)
     from .bench import cmd_bench
 
     return cmd_bench(args)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index import Config, build, load
-from index.answer import Engine
+from index import Config, Engine, prepare
 
 from . import report as rpt
 from .gold import GROUPS, GoldQuestion, load_gold
@@ -22,12 +21,7 @@ WARMUP = "Hội thảo diễn ra ở đâu?"
 
 def prepare_engine(corpus: Path | None, index: Path | None, progress: bool = True) -> Engine:
     """Build (or update) the index of ``corpus`` into ``index`` and load it (defaults: the project's)."""
-    cfg = Config.from_env(corpus_dir=corpus, index_dir=index)
-    result = build(cfg, progress=progress)
-    if result.generation:
-        print(f"built {result.index_dir} ({result.articles} articles, {result.chunks} chunks, "
-              f"{result.sentences} sentences)", file=sys.stderr)
-    return load(cfg)
+    return prepare(Config.from_env(corpus_dir=corpus, index_dir=index), progress=progress)
 
 
 def answer_all(engine: Engine, questions: list[GoldQuestion], names: list[str],
@@ -42,10 +36,6 @@ def answer_all(engine: Engine, questions: list[GoldQuestion], names: list[str],
             records.append(record)
             rows.append(make_row(record, q, system.relevant_passages(q)))
     return records, rows
-
-
-def thresholds_of(config: Config) -> dict[str, float]:
-    return {"vi": config.abstain_threshold, "en": config.abstain_threshold_en}
 
 
 def splits_of(questions: list[GoldQuestion], split: str) -> list[str]:
@@ -149,7 +139,7 @@ def cmd_run(args) -> int:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     cfg = engine.config
-    current = thresholds_of(cfg)
+    current = cfg.thresholds()
     summaries = {}
     for split in splits_of(questions, args.split):
         chosen = [r for r in rows if split == "all" or r.gold.split == split]
@@ -159,13 +149,11 @@ def cmd_run(args) -> int:
               for s in pipeline}
     chk = checks(records, rows)
     missed = misses(records, rows) if "ours" in systems else []
-    from index.embedding import model_id
-
     meta = {
         "command": "python -m eval " + " ".join(sys.argv[1:]),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "questions": str(args.questions), "n_questions": len(questions), "split": args.split,
-        "corpus_dir": str(cfg.corpus_dir), "index_dir": str(cfg.index_dir), "model_id": model_id(cfg),
+        "corpus_dir": str(cfg.corpus_dir), "index_dir": str(cfg.index_dir), "model_id": engine.model_id,
         "thresholds": current, "k": cfg.k, "seconds": round(time.perf_counter() - t0, 1),
     }
     (out / "summary.json").write_text(json.dumps(

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.config import threshold_group
+
 from .gold import GROUPS, GoldQuestion
 from .metrics import abstention, is_hit, mean, percentiles, retrieval, span_scores
 
@@ -34,7 +36,7 @@ class Row:
             return self.abstained
         if not self.answered or self.best is None:
             return True
-        return self.best < thresholds["vi" if self.language == "vi" else "en"]
+        return self.best < thresholds[threshold_group(self.language)]
 
 
 def make_row(record: dict, gold: GoldQuestion, relevant_passages: set[str]) -> Row:
@@ -111,21 +113,22 @@ def summarise(rows: list[Row], systems: list[str], groups=GROUPS, with_retrieval
     return out
 
 
-def sweep(rows: list[Row], language: str, other: dict[str, float]) -> list[dict]:
-    """Metrics of the rows whose detected language is ``language`` (vi | en) as its threshold varies.
-
-    Candidate thresholds are the midpoints between consecutive best scores, plus one
-    below and one above all of them: every distinct decision appears once.
-    """
-    mine = [r for r in rows if ("vi" if r.language == "vi" else "en") == language]
-    scores = sorted({r.best for r in mine if r.best is not None})
+def threshold_candidates(rows: list[Row], language: str) -> list[float]:
+    """Midpoints between consecutive best scores of ``language`` (vi | en) rows, plus one
+    below and one above all of them: every distinct abstention decision appears once."""
+    scores = sorted({r.best for r in rows if r.best is not None and threshold_group(r.language) == language})
     if not scores:
         return []
-    cands = [scores[0] - 0.01] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 0.01]
+    return [round(scores[0] - 0.01, 4)] + [round((a + b) / 2, 4) for a, b in zip(scores, scores[1:])] \
+        + [round(scores[-1] + 0.01, 4)]
+
+
+def sweep(rows: list[Row], language: str, other: dict[str, float]) -> list[dict]:
+    """Metrics of the rows whose detected language is ``language`` (vi | en) as its threshold varies."""
+    mine = [r for r in rows if threshold_group(r.language) == language]
     out = []
-    for t in cands:
-        th = dict(other, **{language: t})
-        m = answer_metrics(mine, th)
+    for t in threshold_candidates(mine, language):
+        m = answer_metrics(mine, dict(other, **{language: t}))
         m["threshold"] = t
         out.append(m)
     return out

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import time
 
-import faiss
 import numpy as np
 
-from index import answer
-from index.answer import Engine
+from index import Engine, answer
 from index.build import encode_passages
-from index.embedding import load_model
-from index.question import BadQuestion, parse
+from index.question import BadQuestion, detect_language, parse
+from index.retrieve import flat_index, search
+from index.types import Answer, Chunk, Hit, Quote
 
 from .gold import GoldQuestion
 from .metrics import normalize
@@ -116,22 +115,22 @@ class PipelineSystem:
 
 
 class NaiveSystem:
-    """Fixed 1,000-character chunks, no overlap, dense top-1 chunk as the answer, no abstention."""
+    """Fixed 1,000-character chunks, no overlap, dense top-1 chunk as the answer, no abstention.
+
+    Built from the index package's own pieces (passage encoding, FAISS search,
+    ``Chunk``/``Hit``/``Quote``/``Answer``); only the chunking and the answer rule differ.
+    """
 
     name = "naive"
 
     def __init__(self, engine: Engine, cache: CachedEmbedder, size: int = 1000, progress: bool = False):
         self.engine, self.cache = engine, cache
-        self.model = load_model(engine.config)
         self.articles = engine.generation.articles
-        self.chunks: list[tuple[str, int, int]] = []
-        for source, article in self.articles.items():
-            for start in range(0, len(article.text), size):
-                self.chunks.append((source, start, min(start + size, len(article.text))))
-        texts = [self.articles[s].text[a:b] for s, a, b in self.chunks]
-        vectors = encode_passages(self.model, texts, progress)
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        self.index.add(vectors)
+        self.chunks = [Chunk(id=self.chunk_id(source, start), source=source, text=article.text[start:start + size],
+                             start=start, end=min(start + size, len(article.text)))
+                       for source, article in self.articles.items()
+                       for start in range(0, len(article.text), size)]
+        self.index = flat_index(encode_passages(engine.model, [c.text for c in self.chunks], progress))
 
     @staticmethod
     def chunk_id(source: str, start: int) -> str:
@@ -139,47 +138,44 @@ class NaiveSystem:
 
     def relevant_passages(self, gold: GoldQuestion) -> set[str]:
         answers = [normalize(a) for a in gold.answers]
-        return {self.chunk_id(s, a) for s, a, b in self.chunks if s == gold.source
-                and any(x in normalize(self.articles[s].text[a:b]) for x in answers)}
+        return {c.id for c in self.chunks if c.source == gold.source and any(x in normalize(c.text) for x in answers)}
 
-    def ask(self, question: str, qid: str | None = None, depth: int = DEPTH) -> dict:
+    def answer(self, question: str, qid: str | None = None, depth: int = DEPTH) -> Answer:
         self.cache.clear()
         t0 = time.perf_counter()
-        vector = self.cache(" ".join(question.split()))
+        text = " ".join(question.split())
+        vector = self.cache(text)
         t1 = time.perf_counter()
-        n = min(depth, self.index.ntotal)
-        scores, rows = self.index.search(vector.reshape(1, -1), n)
-        hits = [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        hits = [Hit(chunk=self.chunks[r], score=s, dense_rank=rank)
+                for rank, (r, s) in enumerate(search(self.index, vector, depth), 1)]
         t2 = time.perf_counter()
-        passages = []
-        for r, s in hits:
-            source, a, b = self.chunks[r]
-            passages.append({"source": source, "chunk_id": self.chunk_id(source, a), "start": a, "end": b,
-                             "score": round(s, 4)})
-        citations = []
+        quotes = []
         if hits:
-            source, a, b = self.chunks[hits[0][0]]
-            art = self.articles[source]
-            citations.append({"n": 1, "source": source, "title": art.title, "date": art.date,
-                              "quote": art.text[a:b], "start": a, "end": b, "score": round(hits[0][1], 4),
-                              "highlight": None})
-        record = {
-            "id": qid, "question": question, "language": None, "abstained": not citations,
-            "answer": citations[0]["quote"] if citations else "", "message": "",
-            "citations": citations, "passages": passages[:self.engine.config.k],
-            "best_score": round(hits[0][1], 4) if hits else None,
-            "timings_ms": {"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000, "extract": 0.0,
-                           "total": (t2 - t0) * 1000},
-            "system": self.name,
-        }
+            c = hits[0].chunk
+            article = self.articles[c.source]
+            quotes.append(Quote(source=c.source, title=article.title, date=article.date, text=c.text,
+                                start=c.start, end=c.end, score=hits[0].score))
+        return Answer(question=text, language=detect_language(text) if text else "en", abstained=not quotes,
+                      message="", quotes=quotes, passages=hits, id=qid,
+                      timings_ms={"embed": (t1 - t0) * 1000, "search": (t2 - t1) * 1000, "extract": 0.0,
+                                  "total": (t2 - t0) * 1000},
+                      best_score=hits[0].score if hits else None)
+
+    def ask(self, question: str, qid: str | None = None, depth: int = DEPTH) -> dict:
+        ans = self.answer(question, qid, depth)
+        ranking = [h.chunk for h in ans.passages]
+        ans.passages = ans.passages[:self.engine.config.k]
+        record = ans.to_dict()
+        record["system"] = self.name
+        cite = record["citations"][0] if record["citations"] else None
         record["eval"] = {
-            "would_answer": None if not citations else {
-                k: citations[0][k] for k in ("source", "quote", "start", "end")} | {"highlight_text": None},
+            "would_answer": None if cite is None else {
+                k: cite[k] for k in ("source", "quote", "start", "end")} | {"highlight_text": None},
             "highlight_text": None,
-            "ranking": [p["chunk_id"] for p in passages],
-            "ranking_sources": list(dict.fromkeys(p["source"] for p in passages)),
+            "ranking": [c.id for c in ranking],
+            "ranking_sources": list(dict.fromkeys(c.source for c in ranking)),
             "ranking_prefix_ok": True,
-            "verbatim": verbatim(self.articles, citations),
+            "verbatim": verbatim(self.articles, record["citations"]),
         }
         return record
 

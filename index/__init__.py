@@ -5,8 +5,9 @@
     engine = load()
     print(answer(engine, "Việt Nam có bao nhiêu người dùng internet?").to_dict())
 """
-from .answer import Engine, answer, load
+from .answer import answer
 from .build import build
 from .config import Config
+from .engine import Engine, LiveEngine, load, prepare
 
-__all__ = ["Config", "Engine", "answer", "build", "load"]
+__all__ = ["Config", "Engine", "LiveEngine", "answer", "build", "load", "prepare"]

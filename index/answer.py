@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-
-import numpy as np
+from dataclasses import replace
 
 from .config import Config
-from .embedding import load_model
+from .engine import Engine
 from .extract import build_quote, score_sentences
 from .question import BadQuestion, Question, message, parse
-from .retrieve import Retriever
-from .store import Generation, load_generation
 from .types import Answer
 
 NOT_FOUND = {
@@ -22,29 +18,6 @@ FOUND = {
     "vi": "Trích nguyên văn từ bài viết [1]:",
     "en": "Quoted verbatim from the article [1] (the articles are in Vietnamese):",
 }
-
-
-@dataclass
-class Engine:
-    """A loaded index generation with its model: everything ``answer`` needs."""
-
-    config: Config
-    generation: Generation
-    retriever: Retriever
-    model: object  # sentence_transformers.SentenceTransformer
-
-    def embed_query(self, text: str) -> np.ndarray:
-        vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vector, dtype=np.float32).reshape(-1)
-
-
-def load(config: Config | None = None) -> Engine:
-    """Load the live generation of ``config.index_dir`` and the model it was built with."""
-    config = config or Config.from_env()
-    generation = load_generation(config.index_dir)
-    model = load_model(config)
-    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
 
 
 ECHO_LIMIT = 200  # characters of a rejected question echoed back
@@ -62,10 +35,6 @@ def rejected(question: object, bad: BadQuestion, config: Config, id: str | None 
     lang = language or bad.language
     return Answer(question=echo, language=lang, abstained=True, id=id, error=bad.code,
                   message=message(bad.code, lang, limit=config.max_question_chars))
-
-
-def threshold(config: Config, language: str) -> float:
-    return config.abstain_threshold if language == "vi" else config.abstain_threshold_en
 
 
 def answer(engine: Engine, question: str, *, id: str | None = None,
@@ -91,15 +60,16 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     extra: list[int] = []
     if config.retrieval == "hybrid":
         dense, keyword = engine.retriever.sentences(q.keywords, vector, config.candidates)
-        extra = dense[:5] + keyword[:5]
+        n = config.sentence_candidates
+        extra = dense[:n] + keyword[:n]
     t_search = time.perf_counter()
-    scored = score_sentences(q, vector, hits, engine.retriever, extra)
+    scored = score_sentences(q, vector, hits, engine.retriever, extra, config)
     quotes = []
-    if scored and scored[0].score >= threshold(config, q.language):
-        quote = build_quote(scored, engine.retriever, q)
+    if scored and scored[0].score >= config.threshold(q.language):
+        quote = build_quote(scored, engine.retriever, q, config)
         # A question asking for a date, number or name whose best quote holds
         # none is asking for a detail the articles do not state.
-        if q.kind is None or quote.highlight_start is not None:
+        if q.kind is None or quote.highlight_start is not None or not config.require_typed_answer:
             quotes.append(quote)
     t_extract = time.perf_counter()
     return Answer(

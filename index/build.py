@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import chunk_article, make_splitter, sentences_of
+from .chunking import split_articles
 from .config import Config
 from .corpus import CorpusReport, load_corpus
 from .embedding import load_model, model_id
@@ -34,7 +34,9 @@ class BuildResult:
 
 
 def settings(config: Config) -> dict:
-    return {"chunk_size": config.chunk_size, "chunk_overlap": config.chunk_overlap}
+    """What the chunks depend on besides the text: a change re-embeds everything."""
+    return {"chunk_size": config.chunk_size, "chunk_overlap": config.chunk_overlap,
+            "chunk_separators": list(config.chunk_separators)}
 
 
 def is_current(config: Config, articles: list[Article], manifest: dict | None, mid: str) -> bool:
@@ -85,8 +87,12 @@ def encode_passages(model, texts: list[str], progress: bool) -> np.ndarray:
 
 
 def build(config: Config | None = None, *, force: bool = False, progress: bool = True,
-          log=lambda msg: print(msg, file=sys.stderr)) -> BuildResult:
-    """Build the index for ``config.corpus_dir`` into ``config.index_dir``."""
+          log=lambda msg: print(msg, file=sys.stderr), model=None) -> BuildResult:
+    """Build the index for ``config.corpus_dir`` into ``config.index_dir``.
+
+    ``model`` is the configured model already loaded, or a replacement that
+    names itself with a ``model_id`` attribute (the tests pass a deterministic one).
+    """
     config = config or Config.from_env()
     t0 = time.perf_counter()
     articles, report = load_corpus(config.corpus_dir)
@@ -94,7 +100,7 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
         log(f"warning: skipped {skipped.source}: {skipped.reason}")
     if not articles:
         raise ValueError(f"no readable articles (.txt/.md) in {config.corpus_dir}")
-    mid = model_id(config)
+    mid = getattr(model, "model_id", None) or model_id(config)
     result = BuildResult(index_dir=Path(config.index_dir), generation=None, report=report,
                          articles=len(articles))
     if not force and is_current(config, articles, read_manifest(config.index_dir), mid) \
@@ -102,16 +108,9 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
         result.seconds["total"] = time.perf_counter() - t0
         return result
 
-    splitter = make_splitter(config.chunk_size, config.chunk_overlap)
-    chunks: list[Chunk] = []
-    sentences: list[Sentence] = []
-    per_article: list[tuple[Article, list[Chunk], list[Sentence]]] = []
-    for article in articles:
-        a_chunks = chunk_article(article, splitter)
-        a_sentences = sentences_of(article, a_chunks, first_id=len(sentences))
-        chunks += a_chunks
-        sentences += a_sentences
-        per_article.append((article, a_chunks, a_sentences))
+    per_article = split_articles(articles, config)
+    chunks: list[Chunk] = [c for _, a_chunks, _ in per_article for c in a_chunks]
+    sentences: list[Sentence] = [s for _, _, a_sentences in per_article for s in a_sentences]
     t_prepared = time.perf_counter()
 
     old_chunks, old_sentences = ({}, {}) if force else _previous(config, mid, log)
@@ -133,7 +132,7 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     t_embed = time.perf_counter()
     vectors = np.zeros((0, 0), dtype=np.float32)
     if todo:
-        model = load_model(config)
+        model = model if model is not None else load_model(config)
         result.seconds["model_load"] = time.perf_counter() - t_embed
         t_embed = time.perf_counter()
         vectors = encode_passages(model, todo, progress)

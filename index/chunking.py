@@ -3,18 +3,15 @@ from __future__ import annotations
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from .config import Config
 from .text import sentence_spans
 from .types import Article, Chunk, Sentence
 
-# Paragraph, line, then sentence ends (Vietnamese uses the same punctuation), then clauses.
-SEPARATORS = ["\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ": ", ", ", " ", ""]
-
-
-def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+def make_splitter(config: Config) -> RecursiveCharacterTextSplitter:
     return RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
-        separators=SEPARATORS,
+        chunk_size=config.chunk_size,
+        chunk_overlap=config.chunk_overlap,
+        separators=list(config.chunk_separators),
         keep_separator="end",
         strip_whitespace=True,
     )
@@ -49,4 +46,16 @@ def sentences_of(article: Article, chunks: list[Chunk], first_id: int = 0) -> li
             owner = next(c for c in chunks if c.start <= start < c.end)
         out.append(Sentence(id=first_id + len(out), source=article.source, chunk_id=owner.id,
                             text=article.text[start:end], start=start, end=end))
+    return out
+
+
+def split_articles(articles: list[Article], config: Config) -> list[tuple[Article, list[Chunk], list[Sentence]]]:
+    """Every article with its chunks and sentences; sentence ids run across the corpus."""
+    splitter = make_splitter(config)
+    out, n_sentences = [], 0
+    for article in articles:
+        chunks = chunk_article(article, splitter)
+        sentences = sentences_of(article, chunks, first_id=n_sentences)
+        n_sentences += len(sentences)
+        out.append((article, chunks, sentences))
     return out

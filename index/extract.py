@@ -3,8 +3,7 @@
 A sentence's score mixes its own similarity to the question (precomputed
 sentence vectors), how many of the question's content words it contains
 (diacritic-folded, so unaccented questions count) and the similarity of the
-passage around it. Weights and the abstention thresholds are calibrated on the
-dev split of the gold questions (``python -m eval calibrate``).
+passage around it; the weights are ``Config.weight_*``.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import Config
 from .question import Question
 from .retrieve import Retriever
 from .text import fold, words
@@ -27,15 +27,6 @@ the a an of to in on at for by with from about into is are was were be been bein
 what which who whom whose when where why how many much there this that these those it its
 he she they them his her their has have had will would can could should may might and or not
 """.split())
-
-# A grid over these on the dev split moved the hit rate by at most 2 of 43 questions:
-# the sentence similarity and the word overlap carry the ranking.
-WEIGHT_SENTENCE = 0.4
-WEIGHT_COVERAGE = 0.25
-WEIGHT_PASSAGE = 0.15
-# Added when the sentence holds what the question type asks for (a date for "when"...).
-WEIGHT_TYPE = 0.1
-NEIGHBOUR_MARGIN = 0.02  # a neighbour joins the quote when it scores this close to the best
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,7 @@ def coverage(question_words: set[str], sentence_words: set[str], idf: dict[str, 
 
 
 def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit],
-                    retriever: Retriever, extra_rows: list[int]) -> list[Scored]:
+                    retriever: Retriever, extra_rows: list[int], config: Config) -> list[Scored]:
     """Every candidate sentence scored, best first."""
     gen = retriever.generation
     rows: dict[int, float] = {}  # sentence row -> similarity of its best passage
@@ -91,14 +82,14 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
         text = gen.sentences[r].text
         cov = coverage(q_words, retriever.sentence_words[r], retriever.idf, retriever.unseen_idf)
         typed = question.kind is None or highlight(text, question) is not None
-        score = (WEIGHT_SENTENCE * float(d) + WEIGHT_COVERAGE * cov + WEIGHT_PASSAGE * rows[r]
-                 + (WEIGHT_TYPE if typed and question.kind else 0.0))
+        score = (config.weight_sentence * float(d) + config.weight_coverage * cov
+                 + config.weight_passage * rows[r] + (config.weight_type if typed and question.kind else 0.0))
         scored.append(Scored(row=r, score=score, dense=float(d), coverage=cov, typed=typed))
     scored.sort(key=lambda s: -s.score)
     return scored
 
 
-def build_quote(scored: list[Scored], retriever: Retriever, question: Question) -> Quote:
+def build_quote(scored: list[Scored], retriever: Retriever, question: Question, config: Config) -> Quote:
     """The best sentence, joined with an adjacent one when the answer spans both."""
     gen = retriever.generation
     best = scored[0]
@@ -109,7 +100,7 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question) 
         other = by_row.get(neighbour)
         # Join a neighbour that scores almost as well, or one that holds the
         # asked-for date/number/name the best sentence lacks.
-        if other is None or not (other.score >= best.score - NEIGHBOUR_MARGIN
+        if other is None or not (other.score >= best.score - config.neighbour_margin
                                  or (other.typed and not best.typed)):
             continue
         n = gen.sentences[neighbour]

@@ -12,14 +12,16 @@ from .text import fold, words
 from .types import Hit
 
 
-def _flat_ip(vectors: np.ndarray) -> faiss.IndexFlatIP:
+def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
+    """Exact inner-product search over unit vectors (cosine)."""
     index = faiss.IndexFlatIP(int(vectors.shape[1]) if vectors.ndim == 2 and vectors.size else 1)
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 
-def _search(index: faiss.Index, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+def search(index: faiss.Index, query: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """(row, score) of the best ``n``, best first."""
     n = min(n, index.ntotal)
     if n <= 0:
         return []
@@ -42,8 +44,8 @@ class Retriever:
 
     def __init__(self, generation: Generation):
         self.generation = generation
-        self.chunk_index = _flat_ip(generation.chunk_vectors)
-        self.sentence_index = _flat_ip(generation.sentence_vectors)
+        self.chunk_index = flat_index(generation.chunk_vectors)
+        self.sentence_index = flat_index(generation.sentence_vectors)
         self.chunk_rows = {c.id: row for row, c in enumerate(generation.chunks)}
         # Folded word sets and their inverse sentence frequencies, for word overlap.
         self.sentence_words = [{fold(w) for w in words(s.text)} for s in generation.sentences]
@@ -65,7 +67,7 @@ class Retriever:
     def passages(self, keywords: str, query_vector: np.ndarray, mode: str, k: int,
                  candidates: int, rrf_k: int) -> list[Hit]:
         """The top ``k`` passages; ``mode`` is "hybrid", "dense" or "keyword"."""
-        dense = _search(self.chunk_index, query_vector, candidates) if mode != "keyword" else []
+        dense = search(self.chunk_index, query_vector, candidates) if mode != "keyword" else []
         keyword = self.generation.chunk_keywords.top(keywords, candidates) if mode != "dense" else []
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
@@ -89,6 +91,6 @@ class Retriever:
 
     def sentences(self, keywords: str, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
         """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
-        dense = [r for r, _ in _search(self.sentence_index, query_vector, n)]
+        dense = [r for r, _ in search(self.sentence_index, query_vector, n)]
         keyword = [r for r, _ in self.generation.sentence_keywords.top(keywords, n)]
         return dense, keyword

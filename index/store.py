@@ -17,7 +17,6 @@ Every file is verified against the manifest before it is parsed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write_text, fsync_tree, sha256_file
 from .keyword import KeywordIndex
 from .types import Article, Chunk, Sentence
 
@@ -65,14 +65,6 @@ class Generation:
         return self.path.name
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:
@@ -82,20 +74,6 @@ def _write_jsonl(path: Path, rows) -> None:
 def _read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), reverse=True):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def current_path(index_dir: Path) -> Path | None:
@@ -146,7 +124,7 @@ def save_generation(
         KeywordIndex.from_texts([c.text for c in chunks]).save(tmp / "keyword_chunks")
         KeywordIndex.from_texts([s.text for s in sentences]).save(tmp / "keyword_sentences")
         files = {
-            str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()
+            str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()
         }
         manifest = {
             "format": FORMAT,
@@ -158,7 +136,7 @@ def save_generation(
             "files": files,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         final = generations / name
         os.replace(tmp, final)
     except BaseException:
@@ -170,17 +148,7 @@ def save_generation(
 
 
 def _switch(index_dir: Path, name: str) -> None:
-    pointer_tmp = index_dir / f".CURRENT.{os.getpid()}"
-    with open(pointer_tmp, "w", encoding="utf-8") as f:
-        f.write(name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(pointer_tmp, index_dir / "CURRENT")
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write_text(index_dir / "CURRENT", name + "\n")
 
 
 def _prune(index_dir: Path, keep: str) -> None:
@@ -213,7 +181,7 @@ def verify(path: Path) -> dict:
             raise IndexCorrupt(f"generation {path.name}: manifest names a file outside it: {rel}")
         if not file.is_file():
             raise IndexCorrupt(f"generation {path.name}: {rel} is missing")
-        if _sha256(file) != digest:
+        if sha256_file(file) != digest:
             raise IndexCorrupt(f"generation {path.name}: {rel} fails its checksum (truncated or modified)")
     return manifest
 

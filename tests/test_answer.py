@@ -1,15 +1,12 @@
 """End to end with the real model, the real corpus and a real FAISS index."""
 import pytest
 
+from checks import assert_verbatim
 from index import answer
 
 
 def _check_citations(engine, ans):
-    for c in ans.to_dict()["citations"]:
-        text = engine.generation.articles[c["source"]].text
-        assert c["quote"] == text[c["start"]:c["end"]]
-        if c["highlight"]:
-            assert c["start"] <= c["highlight"]["start"] < c["highlight"]["end"] <= c["end"]
+    assert_verbatim(engine.generation.articles, ans.to_dict())
 
 
 def _first(ans):

@@ -12,6 +12,7 @@ from gradio_client import Client
 
 import app
 from app_fixtures import free_port, serve
+from checks import assert_verbatim
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +31,7 @@ def ask(client, question):
 
 
 def assert_quotes_verbatim(engine, result):
-    for c in result["citations"]:
-        text = engine.generation.articles[c["source"]].text
-        assert c["quote"] == text[c["start"]:c["end"]]
-        if c["highlight"]:
-            assert c["start"] <= c["highlight"]["start"] < c["highlight"]["end"] <= c["end"]
+    assert_verbatim(engine.generation.articles, result)
 
 
 def test_only_ask_is_exposed(client, url):
@@ -106,41 +103,10 @@ def test_lone_surrogate_over_raw_http(url):
 
 def test_history_does_not_change_answers(client):
     first = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
+    assert not first["abstained"] and "78,44 triệu" in first["answer"]
     ask(client, "What is the capital of France?")
     again = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
     assert again["citations"] == first["citations"]
-
-
-def test_mark_up_escapes_every_piece():
-    text = 'a<b>"c"</b> & <img src=x onerror="x()">'
-    out = app.mark_up(text, 100, [(102, 104, "qa-span")])
-    assert "<b>" not in out and "<img" not in out
-    assert out.startswith("a&lt;") and '<mark class="qa-span">b&gt;</mark>' in out
-    assert app.mark_up("abc", 0, []) == "abc"
-
-
-def test_source_view_marks_exact_offsets(engine):
-    source, article = next(iter(engine.generation.articles.items()))
-    start, end = 10, 40
-    out = app.render_source(engine.generation.articles, source, [(start, end, "qa-quote-span")], "en",
-                            expected=article.text[start:end])
-    assert '<mark class="qa-quote-span">' in out and "qa-hit" in out
-    stale = app.render_source(engine.generation.articles, source, [(start, end, "qa-quote-span")], "en",
-                              expected="not the text")
-    assert "no longer matches" in stale and "<mark" not in stale.split("</div>", 1)[1]
-
-
-def test_feedback_is_appended_as_json_lines(tmp_path, monkeypatch, engine):
-    log = tmp_path / "fb" / "feedback.jsonl"
-    monkeypatch.setenv("FEEDBACK_LOG", str(log))
-    ans = app.clean_json(__import__("index").answer(engine, "Việt Nam có bao nhiêu người sử dụng internet?").to_dict())
-    app.write_feedback({"answer": ans}, "helpful", "model")
-    app.write_feedback({"answer": ans}, "not_helpful", "model")
-    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert [r["verdict"] for r in rows] == ["helpful", "not_helpful"]
-    assert rows[0]["question"] == ans["question"] and rows[0]["answer"] == ans["answer"]
-    assert rows[0]["citations"][0]["source"] == ans["citations"][0]["source"]
-    assert rows[0]["timestamp"]
 
 
 def test_launch_defaults_are_safe(engine, monkeypatch):
@@ -151,8 +117,8 @@ def test_launch_defaults_are_safe(engine, monkeypatch):
     try:
         assert demo.server_name == "127.0.0.1"
         assert demo.max_file_size == 1024 * 1024
-        assert demo._queue.max_size == app.QUEUE_MAX_SIZE
+        assert demo._queue.max_size == engine.config.queue_size == 32
         limits = {fn.name: fn.concurrency_limit for fn in demo.fns.values()}
-        assert limits["ask"] == limits["respond"] == app.CONCURRENCY
+        assert limits["ask"] == limits["respond"] == engine.config.concurrency == 2
     finally:
         demo.close()

@@ -21,6 +21,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not shutil.which(CHROMIUM):
     pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium", allow_module_level=True)
 
+pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,7 +31,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 @pytest.fixture(scope="module")
 def xss_engine(built, corpus_dir, tmp_path_factory):
     corpus, index = xss_corpus(corpus_dir, built.index_dir, tmp_path_factory.mktemp("xss"))
-    config = Config.from_env(corpus_dir=corpus, index_dir=index)
+    config = Config.from_env(corpus_dir=corpus, index_dir=index, feedback_log=index.parent / "feedback.jsonl")
     build(config, progress=False, log=lambda msg: None)
     return load(config)
 
@@ -165,9 +166,8 @@ def test_xss_article_is_shown_literally(page, xss_engine):
     shot(page, "04-html-in-article-shown-as-text")
 
 
-def test_feedback_buttons_append_to_log(page, tmp_path, monkeypatch):
-    log = tmp_path / "feedback.jsonl"
-    monkeypatch.setenv("FEEDBACK_LOG", str(log))
+def test_feedback_buttons_append_to_log(page, xss_engine):
+    log = xss_engine.config.feedback_log
     ask(page, "Việt Nam có bao nhiêu người sử dụng internet?")
     page.locator("#helpful").click()
     page.locator("#feedback-status").get_by_text("Cảm ơn").wait_for()

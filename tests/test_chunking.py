@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from index import Config
 from index.chunking import chunk_article, make_splitter, sentences_of
 from index.corpus import load_corpus
 
@@ -8,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_chunk_and_sentence_is_an_exact_slice():
     articles, _ = load_corpus(ROOT / "corpus")
-    splitter = make_splitter(700, 150)
+    splitter = make_splitter(Config())
     for article in articles:
         chunks = chunk_article(article, splitter)
         assert chunks and chunks[0].start == 0 and chunks[-1].end == len(article.text)

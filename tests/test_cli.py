@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +47,7 @@ def test_missing_index_is_a_clear_error(tmp_path):
     assert out.returncode == 1 and b"python -m index build" in out.stderr and b"Traceback" not in out.stderr
 
 
+@pytest.mark.integration  # the CLI loads the real model
 def test_build_reports_cleaning_and_is_incremental(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -26,9 +26,8 @@ from pathlib import Path
 import pytest
 
 import app
-from index import Config, answer, build
-from index.answer import Engine
-from index.retrieve import Retriever
+from checks import assert_verbatim
+from index import Config, Engine, LiveEngine, answer, build, load, prepare
 from index.store import IndexCorrupt, current_path, load_generation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +47,7 @@ def small_corpus(folder: Path) -> Path:
 
 def engine_for(index_dir: Path, model, config: Config) -> Engine:
     """An engine over the live generation of ``index_dir`` reusing an already loaded model."""
-    gen = load_generation(index_dir)
-    return Engine(config=config.with_(index_dir=index_dir), generation=gen, retriever=Retriever(gen), model=model)
-
-
-def assert_verbatim(engine: Engine, d: dict) -> None:
-    for c in d["citations"]:
-        assert c["quote"] == engine.generation.articles[c["source"]].text[c["start"]:c["end"]]
+    return load(config.with_(index_dir=index_dir), model=model)
 
 
 @dataclass
@@ -142,7 +135,7 @@ def check_trial(trial: Trial, model, config: Config, expected_counts: dict) -> T
     engine = engine_for(trial.index_dir, model, config)
     d = answer(engine, SMALL_QUESTION).to_dict()
     assert not d["abstained"] and d["citations"][0]["source"] == SMALL_SOURCE
-    assert_verbatim(engine, d)
+    assert_verbatim(engine.generation.articles, d)
     return trial
 
 
@@ -232,20 +225,22 @@ def test_cli_refuses_damaged_index_and_build_repairs_it(small, tmp_path):
     load_generation(config.index_dir)
 
 
-def test_app_refuses_damaged_generation_and_rebuilds(small, tmp_path, capsys):
+def test_damaged_generation_is_refused_and_rebuilt(small, engine, tmp_path, capsys):
     config = _damaged_copy(small, tmp_path, "sentences.jsonl", "truncate")
     damaged = current_path(config.index_dir).name
-    engine = app.prepare_engine(config)
+    engine = prepare(config, model=engine.model)
     assert engine.generation.name != damaged
     assert "sentences.jsonl fails its checksum" in capsys.readouterr().err
 
 
-def test_app_main_exits_cleanly_when_it_cannot_rebuild(small, tmp_path, monkeypatch, capsys):
+def test_app_main_exits_cleanly_when_it_cannot_rebuild(small, engine, tmp_path, monkeypatch, capsys):
     config = _damaged_copy(small, tmp_path, "sentences.jsonl", "bitflip")
     monkeypatch.setenv("INDEX_DIR", str(config.index_dir))
     monkeypatch.setenv("CORPUS_DIR", str(tmp_path / "no-such-corpus"))
-    monkeypatch.setattr(app, "launch", lambda *a, **k: pytest.fail("must not serve"))
+    served = []
+    monkeypatch.setattr(app, "launch", lambda demo, *a, **k: served.append(demo))
     assert app.main() == 1
+    assert len(served) == 1  # the page is served first; the failed load then stops the server
     err = capsys.readouterr().err
     assert "python -m index build --force" in err and "Traceback" not in err
 
@@ -305,7 +300,7 @@ def test_app_follows_a_rebuild_without_restart(small, engine, tmp_path):
         assert not after["abstained"], after
         assert after["citations"][0]["source"] == NEW_SOURCE and "4.321" in after["answer"]
         live = engine_for(index, engine.model, config)
-        assert_verbatim(live, after)
+        assert_verbatim(live.generation.articles, after)
         # An old question still works on the new generation.
         assert not client.predict(SMALL_QUESTION, api_name="/ask")["abstained"]
 
@@ -320,7 +315,7 @@ def test_app_keeps_old_generation_when_new_one_is_damaged(small, engine, tmp_pat
     shutil.copytree(old.generation.path, bad)
     (bad / "chunks.jsonl").write_bytes(b"{}\n")
     (index / "CURRENT").write_text(bad.name + "\n", encoding="utf-8")
-    live = app.LiveEngine(old)
+    live = LiveEngine(old)
     assert live.get() is old and live.get() is old  # refused once, old engine kept
     d = answer(live.get(), SMALL_QUESTION).to_dict()
     assert not d["abstained"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app_fixtures import XSS_ARTICLE, XSS_QUESTION, XSS_SCRIPT
+from checks import assert_verbatim
 from index import answer, build, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,8 +96,7 @@ def test_html_and_injection_text_is_returned_verbatim_as_data(hostile):
     for question, source in [(XSS_QUESTION, "900_xss.txt"), (INJECTION_QUESTION, "901_injection.md")]:
         d = answer(engine, question).to_dict()
         assert not d["abstained"] and d["citations"][0]["source"] == source, d
-        for c in d["citations"]:
-            assert c["quote"] == engine.generation.articles[c["source"]].text[c["start"]:c["end"]]
+        assert_verbatim(engine.generation.articles, d)
         assert d["message"].startswith("Trích nguyên văn")  # the fixed reply, whatever the quote says
     injected = engine.generation.articles["901_injection.md"].text
     assert "Ignore previous instructions" in injected and "hunter2" in injected  # stored as plain data

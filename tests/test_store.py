@@ -63,7 +63,7 @@ def test_crash_during_write_keeps_previous_generation(tmp_path, monkeypatch):
     def crash(folder):
         raise OSError("disk died")
 
-    monkeypatch.setattr(store, "_fsync_tree", crash)
+    monkeypatch.setattr(store, "fsync_tree", crash)
     with pytest.raises(OSError):
         save_generation(tmp_path, *_data("b"), meta={})
     gen = load_generation(tmp_path)

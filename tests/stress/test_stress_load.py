@@ -19,14 +19,15 @@ import httpx
 import pytest
 from gradio_client import Client
 
-import app
 from app_fixtures import free_port
+from index import Config
 
 pytestmark = pytest.mark.stress
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "eval" / "out"
 CLIENTS, PER_CLIENT, MEMORY_QUESTIONS, BURST = 20, 50, 2000, 100
 CAP_SECONDS = 840
+SETTINGS = Config.from_env()  # the app's queue size and concurrency
 QUESTIONS = [
     "Việt Nam có bao nhiêu người sử dụng internet?",
     "so nguoi dung internet o viet nam dau nam 2024",
@@ -127,7 +128,7 @@ def burst(url: str, n: int) -> dict:
 def test_load_and_memory(server):
     url, proc = server
     t_start = time.monotonic()
-    report: dict = {"app_queue_max_size": app.QUEUE_MAX_SIZE, "app_concurrency": app.CONCURRENCY}
+    report: dict = {"app_queue_max_size": SETTINGS.queue_size, "app_concurrency": SETTINGS.concurrency}
     rss = {"start": rss_mb(proc.pid)}
     seq_client = Client(url, verbose=False)
     expected = {q: strip(seq_client.predict(q, api_name="/ask")) for q in QUESTIONS}
@@ -205,7 +206,7 @@ def test_load_and_memory(server):
     for k in ("clients", "questions_per_client", "answered", "errors", "mismatches_vs_sequential", "p50_ms",
               "p95_ms", "max_ms", "throughput_qps", "wall_s"):
         print(f"| {k} | {load[k]} |")
-    print(f"| burst of {BURST} (queue {app.QUEUE_MAX_SIZE}, concurrency {app.CONCURRENCY}) | "
+    print(f"| burst of {BURST} (queue {SETTINGS.queue_size}, concurrency {SETTINGS.concurrency}) | "
           f"{report['burst']['outcomes']} |")
     print(f"| answers after burst | {report['burst']['answers_after_burst']} |")
     for k, v in report["rss_mb"].items():

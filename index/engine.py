@@ -1,0 +1,136 @@
+"""A loaded index generation with its model, and the one way to get one.
+
+* ``load(config)`` -> ``Engine`` for the live generation (the CLI, the eval harness).
+* ``prepare(config)`` -> build when missing or stale (rebuilding a damaged one), then load.
+* ``LiveEngine`` -> what a long-running server holds: it loads in the background so
+  the server can start at once, and follows rebuilds of the index without a restart.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+from .embedding import load_model
+from .retrieve import Retriever
+from .store import Generation, IndexCorrupt, current_path, load_generation, StoreError
+
+
+@dataclass
+class Engine:
+    """Everything ``answer`` needs: settings, the loaded generation, its retriever and model."""
+
+    config: Config
+    generation: Generation
+    retriever: Retriever
+    model: object  # anything with encode(texts, prompt_name=...) -> unit vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vector, dtype=np.float32).reshape(-1)
+
+    @property
+    def model_id(self) -> str:
+        return self.generation.manifest.get("model_id", "")
+
+
+def load(config: Config | None = None, model=None) -> Engine:
+    """Load the live generation of ``config.index_dir`` and the model it was built with.
+
+    ``model`` replaces the configured embedding model (the tests pass a fake one).
+    """
+    config = config or Config.from_env()
+    generation = load_generation(config.index_dir)
+    model = model if model is not None else load_model(config)
+    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
+
+
+def prepare(config: Config, model=None, progress: bool = True, log=lambda msg: print(msg, file=sys.stderr)) -> Engine:
+    """Build the index if missing or stale and load it; a damaged generation is rebuilt."""
+    from .build import build
+
+    build(config, progress=progress, log=log, model=model)
+    try:
+        return load(config, model)
+    except IndexCorrupt as exc:
+        log(f"index is damaged ({exc}); refusing it and rebuilding")
+        build(config, force=True, progress=progress, log=log, model=model)
+        return load(config, model)
+
+
+class LiveEngine:
+    """The engine a server answers with: loaded in the background, swapped on rebuilds.
+
+    ``get()`` waits for the first load, then reads the small CURRENT pointer (no
+    lock when unchanged). A new generation is loaded under a lock, reusing the
+    model when the model id is the same; until it is loaded the old engine keeps
+    answering, and a generation that fails to load (damaged, incomplete) is
+    refused once and the old engine kept.
+    """
+
+    def __init__(self, engine: Engine | None = None):
+        self.engine = engine
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        if engine is not None:
+            self._ready.set()
+        self._lock = threading.Lock()
+        self._refused: str | None = None
+
+    @classmethod
+    def start(cls, config: Config, model=None, log=lambda msg: print(msg, file=sys.stderr)) -> "LiveEngine":
+        """Begin ``prepare(config)`` in a background thread and return at once."""
+        live = cls()
+
+        def run() -> None:
+            try:
+                live.engine = prepare(config, model=model, progress=False, log=log)
+            except BaseException as exc:  # reported to every waiting caller
+                live.error = exc
+            finally:
+                live._ready.set()
+
+        threading.Thread(target=run, name="engine-loader", daemon=True).start()
+        return live
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self.engine is not None
+
+    def wait(self, timeout: float | None = None) -> Engine:
+        """The engine once loaded; raises what stopped the load, or TimeoutError."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the index is still loading")
+        if self.engine is None:
+            raise self.error or RuntimeError("the engine failed to load")
+        return self.engine
+
+    def get(self, timeout: float | None = None) -> Engine:
+        engine = self.wait(timeout)
+        try:
+            path = current_path(engine.config.index_dir)
+        except (StoreError, OSError):
+            return engine
+        if path is None or path.name in (engine.generation.name, self._refused):
+            return engine
+        with self._lock:
+            if self.engine.generation.name != path.name and self._refused != path.name:
+                self._reload(path.name)
+            return self.engine
+
+    def _reload(self, name: str) -> None:
+        old = self.engine
+        try:
+            gen = load_generation(old.config.index_dir)
+            same_model = gen.manifest.get("model_id") == old.model_id
+            model = old.model if same_model else load_model(old.config)
+            self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen), model=model)
+            print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
+        except Exception as exc:  # keep serving the old generation, whatever went wrong
+            self._refused = name
+            print(f"index generation {name} refused, still serving {old.generation.name}: {exc}",
+                  file=sys.stderr)

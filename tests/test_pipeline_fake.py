@@ -1,0 +1,122 @@
+"""The whole answering pipeline on the project corpus with the fake embedder: no model, seconds."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import pytest
+
+from checks import assert_verbatim
+from fakes import HashEmbedder
+from index import Config, LiveEngine, answer, build, load
+from index.retrieve import rrf, search, flat_index
+
+INTERNET = "Việt Nam có bao nhiêu người sử dụng internet?"
+INTERNET_SOURCE = "004_11babb57b19a238d.txt"
+
+
+def test_answer_quotes_verbatim_with_citation_and_highlight(fake_engine):
+    d = answer(fake_engine, INTERNET).to_dict()
+    assert not d["abstained"] and d["language"] == "vi"
+    cite = d["citations"][0]
+    assert cite["source"] == INTERNET_SOURCE and cite["date"] == "2024-12-09"
+    text = fake_engine.generation.articles[INTERNET_SOURCE].text
+    assert text[cite["highlight"]["start"]:cite["highlight"]["end"]].startswith("78,44 triệu")
+    assert_verbatim(fake_engine.generation.articles, d)
+    assert json.loads(json.dumps(d, ensure_ascii=False)) == d
+
+
+def test_off_topic_question_abstains_in_its_language(fake_engine):
+    d = answer(fake_engine, "What is the capital of France?").to_dict()
+    assert d["abstained"] and d["citations"] == [] and d["language"] == "en"
+    assert d["message"] == "I could not find this in the articles."
+
+
+def test_typed_question_without_such_span_abstains_unless_configured(fake_engine):
+    """A "how many" question whose best quote holds no number is a detail the articles do not state."""
+    question = "Bao nhiêu người dự lễ khai mạc hội thảo CLMV?"
+    strict = answer(fake_engine, question, config=fake_engine.config.with_(abstain_threshold=-1.0))
+    loose = answer(fake_engine, question,
+                   config=fake_engine.config.with_(abstain_threshold=-1.0, require_typed_answer=False))
+    assert loose.quotes, loose.to_dict()
+    assert strict.abstained == (loose.quotes[0].highlight_start is None)
+
+
+def test_bad_input_is_rejected_before_retrieval(fake_engine):
+    d = answer(fake_engine, "   ").to_dict()
+    assert d["error"] == "empty" and d["abstained"] and d["passages"] == []
+
+
+def test_retrieval_modes_return_k_passages(fake_engine):
+    vector = fake_engine.embed_query(INTERNET)
+    for mode in ("hybrid", "dense", "keyword"):
+        hits = fake_engine.retriever.passages(INTERNET, vector, mode, 3, 20, 60)
+        assert 1 <= len(hits) <= 3 and hits[0].chunk.source == INTERNET_SOURCE, mode
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_rrf_sums_reciprocal_ranks():
+    fused = rrf([[1, 2, 3], [3, 1]], k=60)
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert max(fused, key=fused.get) == 1
+
+
+def test_search_drops_faiss_padding(fake_model):
+    index = flat_index(fake_model.encode(["một", "hai"]))
+    hits = search(index, fake_model.encode("một"), 10)  # more than ntotal: FAISS pads with -1
+    assert [r for r, _ in hits] == [0, 1]
+
+
+def test_incremental_build_reuses_unchanged_articles(tmp_path, corpus_dir, fake_model):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
+    first = build(config, progress=False, log=lambda m: None, model=fake_model)
+    assert first.generation and first.embedded == first.chunks + first.sentences
+    assert build(config, progress=False, log=lambda m: None, model=fake_model).generation is None
+    (corpus / "900_new.txt").write_text("Bài mới\n\nNgày 01/02/2025, Zebrafin ra mắt.\n", encoding="utf-8")
+    second = build(config, progress=False, log=lambda m: None, model=fake_model)
+    assert len(second.reused_articles) == 5 and second.embedded < first.embedded
+    assert "900_new.txt" in load(config, model=fake_model).generation.articles
+
+
+def test_changed_chunk_settings_rebuild_everything(tmp_path, corpus_dir, fake_model):
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
+    build(config, progress=False, log=lambda m: None, model=fake_model)
+    other = config.with_(chunk_separators=("\n", " ", ""))
+    result = build(other, progress=False, log=lambda m: None, model=fake_model)
+    assert result.generation and not result.reused_articles
+
+
+class GatedModel(HashEmbedder):
+    """Encoding blocks until the test opens the gate: a slow model load, made visible."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+
+    def encode(self, sentences, prompt_name=None, **kw):
+        assert self.gate.wait(30), "gate never opened"
+        return super().encode(sentences, prompt_name, **kw)
+
+
+def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):
+    model = GatedModel()
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
+    live = LiveEngine.start(config, model=model, log=lambda m: None)
+    assert not live.ready
+    with pytest.raises(TimeoutError):
+        live.get(timeout=0.2)
+    model.gate.set()
+    engine = live.get(timeout=30)
+    assert live.ready and not answer(engine, INTERNET).abstained
+
+
+def test_live_engine_reports_a_failed_load(tmp_path):
+    live = LiveEngine.start(Config.from_env(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "index"),
+                            model=HashEmbedder(), log=lambda m: None)
+    with pytest.raises(FileNotFoundError, match="corpus folder not found"):
+        live.wait(30)
+    assert not live.ready
