@@ -48,10 +48,25 @@ eval: install
 	$(PY) -m eval run --questions eval/gold/articles.jsonl --out eval/out/run
 	$(PY) -m eval calibrate --questions eval/gold/articles.jsonl
 
-# xquad      - XQuAD, 240 Vietnamese paragraphs, questions in Vietnamese and in English
+# xquad      - XQuAD: Vietnamese paragraphs asked in Vietnamese and English, English paragraphs in English,
+#              both paragraph sets together asked in English (report in eval/out/xquad/report.md)
 xquad: install
 	$(PY) -m eval xquad --context-lang vi --question-lang vi
 	$(PY) -m eval xquad --context-lang vi --question-lang en
+	$(PY) -m eval xquad --context-lang en --question-lang en
+	$(PY) -m eval xquad --context-lang mixed --question-lang en
+
+.PHONY: train-reranker
+# train-reranker - the answer-sentence cross-encoder (<= 60 min on 2 cores) from scripts/data, then its
+#              combiner and abstention threshold on held-out articles; writes index/data/reranker/
+train-reranker: install
+	$(PY) scripts/train_reranker.py
+	$(PY) scripts/fit_combiner.py
+
+.PHONY: ablation
+# ablation   - the lexicon in BM25 / coverage / both / neither, XQuAD test part and gold test split
+ablation: install
+	$(PY) -m eval ablation --split test
 
 # bench-e2e  - end-to-end latency, build time, cold start, peak memory (eval/out/bench.*)
 bench-e2e: install

@@ -29,7 +29,7 @@ import gradio as gr  # noqa: E402
 
 from app_text import CSS, EXAMPLES, LANG_CHOICES, LANG_OF_CHOICE, SCROLL_JS, TEXT  # noqa: E402
 from index import Config, Engine, LiveEngine, answer, feedback  # noqa: E402
-from index.answer import FOUND, NOT_FOUND  # noqa: E402
+from index.answer import NOT_FOUND, found_message  # noqa: E402
 from index.question import message as question_message  # noqa: E402
 
 MAX_FILE_SIZE = "1mb"  # the app takes no uploads; keep the limit tight anyway
@@ -85,19 +85,22 @@ def _date(value: str | None, lang: str) -> str:
     return esc(value) if value else TEXT[lang]["no_date"]
 
 
-def _localized_message(ans: dict, lang: str, limit: int) -> str:
+def _localized_message(ans: dict, lang: str, articles: dict, limit: int) -> str:
     """The engine's message, re-worded when the user forced another UI language."""
     if lang == ans.get("language"):
         return ans.get("message", "")
     if ans.get("error"):
         return question_message(ans["error"], lang, limit=limit)
-    return NOT_FOUND[lang] if ans.get("abstained") else FOUND[lang]
+    if ans.get("abstained") or not ans.get("citations"):
+        return NOT_FOUND[lang]
+    quoted = articles.get(ans["citations"][0]["source"])
+    return found_message(lang, quoted.language if quoted else "vi")
 
 
 def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
     """Chat bubble HTML for one Answer JSON."""
     t = TEXT[lang]
-    msg = esc(_localized_message(ans, lang, limit))
+    msg = esc(_localized_message(ans, lang, articles, limit))
     if ans.get("error"):
         return f'<div class="qa-answer qa-error" lang="{lang}"><p class="qa-msg">{msg}</p></div>'
     if ans.get("abstained") or not ans.get("citations"):

@@ -8,7 +8,7 @@ EXAMPLES = [
     "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?",
     "so nguoi dung internet o viet nam dau nam 2024",
     "Hội nghị Bộ trưởng ASEAN về An ninh mạng lần thứ 7 diễn ra khi nào?",
-    "What is the capital of France?",
+    "How do I bake sourdough bread at home?",
 ]
 
 LANG_CHOICES = ["Auto", "Tiếng Việt", "English"]

@@ -47,6 +47,23 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--limit", type=int, help="N questions evenly spread over the set")
     x.add_argument("-q", "--quiet", action="store_true")
 
+    a = sub.add_parser("ablation", help="the lexicon's stages on/off: XQuAD three directions + gold questions")
+    a.add_argument("--split", choices=["dev", "test"], default="test")
+    a.add_argument("--questions", type=Path, default=GOLD)
+    a.add_argument("--set", action="append", metavar="FIELD=VALUE", help="Config change for every variant")
+    a.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks" / "xquad")
+    a.add_argument("--out", type=Path, default=OUT / "ablation")
+    a.add_argument("--index-root", type=Path, default=OUT)
+    a.add_argument("-q", "--quiet", action="store_true")
+
+    s = sub.add_parser("select", help="answer-sentence selection inside the gold XQuAD paragraph")
+    s.add_argument("--question-lang", nargs="+", choices=["vi", "en"], default=["vi", "en"])
+    s.add_argument("--rerank-model", default="", help="cross-encoder: empty = ours, or any CrossEncoder name")
+    s.add_argument("--every", type=int, default=2, help="every Nth question (default %(default)s)")
+    s.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks" / "xquad")
+    s.add_argument("--out", type=Path, default=OUT / "select.json")
+    s.add_argument("-q", "--quiet", action="store_true")
+
     b = sub.add_parser("bench", help="end-to-end latency, build time, cold start, memory")
     b.add_argument("--questions", type=Path, default=GOLD)
     b.add_argument("--n", type=int, default=200, help="warm questions (gold cycled; default %(default)s)")
@@ -75,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         from .xquad import cmd_xquad
 
         return cmd_xquad(args)
+    if args.command == "select":
+        from .select import cmd_select
+
+        return cmd_select(args)
+    if args.command == "ablation":
+        from .ablation import cmd_ablation
+
+        return cmd_ablation(args)
     if args.command == "feedback":
         from index import Config
 

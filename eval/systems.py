@@ -21,6 +21,7 @@ import numpy as np
 
 from index import Engine, answer
 from index.build import encode_passages
+from index.query import keyword_query
 from index.question import BadQuestion, detect_language, parse
 from index.retrieve import flat_index, search
 from index.types import Answer, Chunk, Hit, Quote
@@ -88,8 +89,8 @@ class PipelineSystem:
             return []
         vector = self.engine.embed_query(q.text)
         k = max(depth, self.config.k)
-        hits = self.engine.retriever.passages(q.keywords, vector, self.config.retrieval, k,
-                                              max(self.config.candidates, k), self.config.rrf_k)
+        query = keyword_query(q, self.engine.generation.languages, self.config)
+        hits = self.engine.retriever.passages(query, vector, self.config, k)
         return [{"source": h.chunk.source, "chunk_id": h.chunk.id} for h in hits]
 
     def ask(self, question: str, qid: str | None = None, depth: int = DEPTH) -> dict:

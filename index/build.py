@@ -39,11 +39,17 @@ def settings(config: Config) -> dict:
             "chunk_separators": list(config.chunk_separators)}
 
 
+# Bump when keyword tokenisation or article analysis changes: the index is rebuilt
+# (vectors are reused, they do not depend on it).
+ANALYSIS_VERSION = 2
+
+
 def is_current(config: Config, articles: list[Article], manifest: dict | None, mid: str) -> bool:
     return bool(
         manifest
         and manifest.get("model_id") == mid
         and manifest.get("settings") == settings(config)
+        and manifest.get("analysis_version") == ANALYSIS_VERSION
         and manifest.get("articles") == {a.source: a.checksum for a in articles}
     )
 
@@ -158,6 +164,8 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
         meta={
             "model_id": mid,
             "settings": settings(config),
+            "analysis_version": ANALYSIS_VERSION,
+            "languages": {a.source: a.language for a in articles},
             "dim": int(dim),
             "corpus_dir": str(Path(config.corpus_dir).resolve()),
             "articles": {a.source: a.checksum for a in articles},

@@ -45,6 +45,15 @@ class Config:
     rrf_k: int = knob(60, "QA_RRF_K", "reciprocal rank fusion constant: larger flattens rank differences")
     sentence_candidates: int = knob(5, "QA_SENTENCE_CANDIDATES",
                                     "best sentences corpus-wide per retriever added to the candidates")
+    fusion: str = knob("zscore", "QA_FUSION",
+                       "rrf (reciprocal rank) or zscore (z-normalised scores, keyword side weighted)")
+    keyword_weight: float = knob(0.3, "QA_KEYWORD_WEIGHT", "weight of the keyword side in zscore fusion")
+
+    # Cross-lingual matching through the English<->Vietnamese lexicon (index/data).
+    lexicon_keyword: bool = knob(True, "QA_LEXICON_KEYWORD",
+                                 "translate question words for BM25 (English questions, English articles)")
+    lexicon_coverage: bool = knob(True, "QA_LEXICON_COVERAGE",
+                                  "translate question words for the sentence word-coverage score")
 
     # Sentence scoring (a grid on the dev split of the gold questions moved the hit
     # rate by at most 2 of 43: the sentence similarity and word overlap carry it).
@@ -55,10 +64,17 @@ class Config:
     neighbour_margin: float = knob(0.02, "QA_NEIGHBOUR_MARGIN",
                                    "an adjacent sentence scoring this close to the best joins the quote")
 
-    # Abstention (calibrated on the dev split: python -m eval calibrate).
+    # The learned answer scorer (index/combiner.py): cross-encoder + combiner, calibrated abstention.
+    rerank_model: str = knob("none", "RERANK_MODEL",
+                             "empty = ours (index/data/reranker); none = off; else any CrossEncoder name or path")
+    rerank_candidates: int = knob(12, "QA_RERANK_CANDIDATES", "best hand-scored sentences the cross-encoder reads")
+    answer_threshold: float = knob(-1.0, "QA_ANSWER_THRESHOLD",
+                                   "answer when the scorer's probability reaches this (negative = as calibrated)")
+
+    # Abstention without the learned scorer (calibrated on the dev split: python -m eval calibrate).
     abstain_threshold: float = knob(0.60, "QA_ABSTAIN_THRESHOLD", "abstain below this score (Vietnamese questions)")
-    abstain_threshold_en: float = knob(0.44, "QA_ABSTAIN_THRESHOLD_EN",
-                                       "same for English: they match Vietnamese text less closely")
+    abstain_threshold_en: float = knob(0.47, "QA_ABSTAIN_THRESHOLD_EN",
+                                       "same for English questions: <= 5 % false abstention on XQuAD en->vi dev")
     require_typed_answer: bool = knob(True, "QA_REQUIRE_TYPED_ANSWER",
                                       "abstain when a when/how-many/who/where question's quote holds no such span")
 

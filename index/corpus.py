@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import fold, normalize
+from .text import fold, normalize, text_language
 from .types import Article
 
 SUFFIXES = (".txt", ".md")
@@ -119,7 +119,8 @@ def read_article(path: Path, report: CorpusReport) -> tuple[Article | None, str 
         del report.removed[removed_before:]
         return None, "no article text"
     checksum = hashlib.sha256(CLEANING_VERSION.encode() + raw).hexdigest()
-    return Article(source=path.name, title=title, date=date, text=body, checksum=checksum), None
+    return Article(source=path.name, title=title, date=date, text=body, checksum=checksum,
+                   language=text_language(body)), None
 
 
 def decode(raw: bytes) -> tuple[str, str | None]:

@@ -27,6 +27,7 @@ class Engine:
     generation: Generation
     retriever: Retriever
     model: object  # anything with encode(texts, prompt_name=...) -> unit vectors
+    scorer: object | None = None  # combiner.AnswerScorer, or None: the hand-made score decides
 
     def embed_query(self, text: str) -> np.ndarray:
         vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
@@ -39,14 +40,17 @@ class Engine:
 
 
 def load(config: Config | None = None, model=None) -> Engine:
-    """Load the live generation of ``config.index_dir`` and the model it was built with.
+    """Load the live generation of ``config.index_dir``, the model it was built with, and the answer scorer.
 
     ``model`` replaces the configured embedding model (the tests pass a fake one).
     """
+    from .combiner import load_scorer
+
     config = config or Config.from_env()
     generation = load_generation(config.index_dir)
     model = model if model is not None else load_model(config)
-    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model)
+    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model,
+                  scorer=load_scorer(config))
 
 
 def prepare(config: Config, model=None, progress: bool = True, log=lambda msg: print(msg, file=sys.stderr)) -> Engine:
@@ -128,7 +132,8 @@ class LiveEngine:
             gen = load_generation(old.config.index_dir)
             same_model = gen.manifest.get("model_id") == old.model_id
             model = old.model if same_model else load_model(old.config)
-            self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen), model=model)
+            self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen), model=model,
+                                 scorer=old.scorer)
             print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
         except Exception as exc:  # keep serving the old generation, whatever went wrong
             self._refused = name

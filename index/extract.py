@@ -7,27 +7,16 @@ passage around it; the weights are ``Config.weight_*``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import Config
+from .highlight import highlight
+from .query import Group
 from .question import Question
 from .retrieve import Retriever
-from .text import fold, words
 from .types import Hit, Quote
-
-# Words that carry no topic: question words and function words in both languages (folded).
-STOPWORDS = set("""
-la cua va cac nhung mot nhu nao gi ai bao nhieu khi dau sao the thi duoc trong voi cho tai ve
-co khong da dang se tu den tren theo cung nay do lam di ra vao phai o ma hay hoac boi vi nen neu
-gio luc ngay nam thang nguoi
-the a an of to in on at for by with from about into is are was were be been being do does did
-what which who whom whose when where why how many much there this that these those it its
-he she they them his her their has have had will would can could should may might and or not
-""".split())
-
 
 @dataclass(frozen=True)
 class Scored:
@@ -36,29 +25,71 @@ class Scored:
     dense: float
     coverage: float
     typed: bool  # holds a span of the asked type (always True for untyped questions)
+    passage: float = 0.0  # cosine of the best retrieved passage holding it
+    cross: float | None = None  # the cross-encoder's logit, when the learned scorer ran
 
 
-def content_words(text: str) -> set[str]:
-    return {w for w in (fold(t) for t in words(text)) if w not in STOPWORDS and len(w) > 1}
+@dataclass(frozen=True)
+class Alternative:
+    options: tuple[frozenset[str], ...]  # per word of it, the folded forms that count (English: + lemmas)
+    weight: float  # mean inverse sentence frequency of its words
+    title: str | None  # a translated name must stand capitalised in the sentence ("Pháp", not "pháp luật")
 
 
-def coverage(question_words: set[str], sentence_words: set[str], idf: dict[str, float],
-             unseen_idf: float) -> float:
-    """IDF-weighted share of the question's content words present in the sentence.
+@dataclass(frozen=True)
+class CoverageQuery:
+    """The question's word groups, ready to test against sentence word sets.
 
-    Words the corpus never uses weigh the most, so a question about something
-    the articles do not discuss scores low everywhere, whatever common words
-    ("Việt Nam", "quốc tế") it shares with them.
+    A group counts with the weight of the best alternative the sentence holds,
+    out of the weight of its rarest alternative the corpus uses: an English word
+    met through a common one-syllable translation ("capital" -> "chính") earns
+    little, one met through its full translation ("thủ đô") earns all. Words
+    the corpus never uses weigh the most, so a question about something the
+    articles do not discuss scores low everywhere, whatever common words it
+    shares with them.
     """
-    if not question_words:
-        return 0.0
-    weights = {w: idf.get(w, unseen_idf) for w in question_words}
-    total = sum(weights.values())
-    return sum(v for w, v in weights.items() if w in sentence_words) / total if total else 0.0
+
+    groups: tuple[tuple[float, tuple[Alternative, ...]], ...]
+
+    @classmethod
+    def of(cls, groups: list[Group], idf: dict[str, float], unseen_idf: float) -> "CoverageQuery":
+        from .lexicon.english import lemmas
+
+        prepared = []
+        for group in groups:
+            alternatives = []
+            for term in group.alternatives:
+                ws = term.words()
+                if not ws:
+                    continue
+                options = tuple(frozenset(lemmas(w)) | {w} if term.language == "en" else frozenset((w,)) for w in ws)
+                translated_name = group.source[:1].isupper() and term.text.lower() != group.source.lower()
+                alternatives.append(Alternative(options, sum(idf.get(w, unseen_idf) for w in ws) / len(ws),
+                                                " ".join(w[:1].upper() + w[1:] for w in term.text.split())
+                                                if translated_name else None))
+            if alternatives:
+                seen = [a.weight for a in alternatives if a.weight < unseen_idf]
+                prepared.append((max(seen) if seen else unseen_idf, tuple(alternatives)))
+        return cls(tuple(prepared))
+
+    def share(self, sentence_words: set[str], text: str = "") -> float:
+        """Weighted share of the groups present in the sentence (``text`` checks translated names)."""
+        total = sum(w for w, _ in self.groups)
+        if not total:
+            return 0.0
+        found = 0.0
+        for weight, alternatives in self.groups:
+            present = [a.weight for a in alternatives
+                       if all(not options.isdisjoint(sentence_words) for options in a.options)
+                       and (a.title is None or a.title in text)]
+            if present:
+                found += min(weight, max(present))
+        return found / total
 
 
 def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit],
-                    retriever: Retriever, extra_rows: list[int], config: Config) -> list[Scored]:
+                    retriever: Retriever, extra_rows: list[int], config: Config,
+                    groups: list[Group]) -> list[Scored]:
     """Every candidate sentence scored, best first."""
     gen = retriever.generation
     rows: dict[int, float] = {}  # sentence row -> similarity of its best passage
@@ -75,16 +106,15 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
         return []
     order = list(rows)
     dense = gen.sentence_vectors[order] @ query_vector
-    # English words never occur in the articles: only names and numbers can match.
-    q_words = content_words(question.text if question.language == "vi" else question.keywords)
+    wanted = CoverageQuery.of(groups, retriever.idf, retriever.unseen_idf)
     scored = []
     for r, d in zip(order, dense):
         text = gen.sentences[r].text
-        cov = coverage(q_words, retriever.sentence_words[r], retriever.idf, retriever.unseen_idf)
+        cov = wanted.share(retriever.sentence_words[r], text)
         typed = question.kind is None or highlight(text, question) is not None
         score = (config.weight_sentence * float(d) + config.weight_coverage * cov
                  + config.weight_passage * rows[r] + (config.weight_type if typed and question.kind else 0.0))
-        scored.append(Scored(row=r, score=score, dense=float(d), coverage=cov, typed=typed))
+        scored.append(Scored(row=r, score=score, dense=float(d), coverage=cov, typed=typed, passage=rows[r]))
     scored.sort(key=lambda s: -s.score)
     return scored
 
@@ -115,90 +145,3 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question, 
         highlight_start=None if span is None else start + span[0],
         highlight_end=None if span is None else start + span[1],
     )
-
-
-# --- the span that answers the question type ----------------------------------
-
-_DAY = (r"(?:(?:sáng|chiều|tối|trưa)\s+)?(?:ngày\s+)?(?:\d{1,2}\s*[-–]\s*)?\d{1,2}[/-]\d{1,2}"
-        r"(?:[/-]\d{4})?(?![\d/])")
-_MONTH = r"(?:tháng\s+)?\d{1,2}/\d{4}\b|tháng\s+\d{1,2}\b"
-_YEAR = r"(?:năm\s+)?\b(?:19|20)\d{2}\b"
-_DATES_BY_PRECISION = [re.compile(p, re.IGNORECASE) for p in (_DAY, _MONTH, _YEAR)]
-_DATE = re.compile("|".join((_DAY, _MONTH, _YEAR)), re.IGNORECASE)
-# A number with its multiplier or unit: "78,44 triệu", "64,78%", "hơn 150 quốc gia".
-_NUMBER = re.compile(
-    r"(?<![\w/.,-])(?:(?:hơn|gần|khoảng|trên|dưới)\s+)?\d+(?:[.,]\d+)*(?![\d/-])"
-    r"(?:\s*%(?:\s+[^\W\d]+){0,2}|\s+(?:triệu|tỷ|nghìn|ngàn)(?:\s+[^\W\d]+)?|(?:\s+[^\W\d]+){1,2})?",
-    re.IGNORECASE)
-_TOKEN = re.compile(r"[^\W\d_][\w&]*\.?")
-# Words that open organisation names or titles, not people.
-_NOT_PERSON = {"bo", "cuc", "co", "hoi", "trung", "lien", "uy", "hoc", "truong", "ban", "vien",
-               "so", "cong", "quan", "hiep", "dai", "thu", "pho", "chu", "tong", "ngay", "theo", "tai",
-               "ong", "ba", "viet", "nhat", "tuan", "dien", "trien", "thieu", "trong", "sau", "voi"}
-_PERSON_CUE = re.compile(r"(?:ông|bà|tướng|trưởng|sứ|tá|thư ký|lệnh|GS\.|TS\.|Mr\.?|Ms\.?)\s*$", re.IGNORECASE)
-_PLACE_CUE = re.compile(r"(?:tại|ở)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
-
-
-def _capitalised_runs(text: str) -> list[tuple[int, int]]:
-    """Spans of consecutive capitalised words ("Trần Quang Hưng", "K. Shanmugam")."""
-    runs: list[list[int]] = []
-    prev_end = -2
-    for m in _TOKEN.finditer(text):
-        word = m.group(0)
-        if not word[0].isupper():
-            prev_end = -2
-            continue
-        if runs and text[prev_end:m.start()] in (" ", "") and prev_end >= 0:
-            runs[-1][1] = m.end()
-        else:
-            runs.append([m.start(), m.end()])
-        prev_end = m.end() if not word.endswith(".") or len(word) <= 2 else -2
-    return [(a, b - 1 if text[b - 1] == "." and b - a > 2 else b) for a, b in runs]
-
-
-def _name_span(text: str, question_words: set[str], cue: re.Pattern,
-               min_words: int) -> tuple[int, int] | None:
-    fallback = None
-    for start, end in _capitalised_runs(text):
-        name = text[start:end]
-        parts = [fold(w).lower().rstrip(".") for w in name.split()]
-        # Leading title words ("Bà", "Đại sứ") are not the name.
-        while parts and parts[0] in _NOT_PERSON:
-            skip = len(name.split()[0]) + 1
-            start, name, parts = start + skip, name[skip:], parts[1:]
-        if len(parts) < min_words or set(parts) <= question_words:
-            continue
-        if cue.search(text[max(0, start - 20):start]):
-            return start, end
-        # Without a cue, a capitalised sentence opening ("Lễ khai mạc") is no name.
-        if fallback is None and start > 0 and len(parts) >= 2:
-            fallback = (start, end)
-    return fallback
-
-
-def highlight(text: str, question: Question) -> tuple[int, int] | None:
-    """(start, end) inside ``text`` of the span answering the question's type, if found."""
-    q_words = content_words(question.text)
-    if question.kind == "when":
-        # The most specific date wins: a day over a month over a bare year;
-        # a date the question already states ("SICW 2022") is not the answer.
-        asked = fold(question.text).lower()
-        for pattern in _DATES_BY_PRECISION:
-            for m in pattern.finditer(text):
-                if re.sub(r"^\D+", "", fold(m.group(0)).lower()) not in asked:
-                    return m.start(), m.end()
-        return None
-    if question.kind == "how_many":
-        pos = 0
-        while (m := _NUMBER.search(text, pos)) is not None:
-            digits = re.search(r"\d[\d.,]*", m.group(0))
-            if re.fullmatch(r"(?:19|20)\d\d", digits.group(0)):  # a year, not a count
-                pos = m.start() + digits.end()
-                continue
-            return m.start(), m.end()
-        return None
-    if question.kind == "who":
-        return _name_span(text, q_words, _PERSON_CUE, min_words=2)
-    if question.kind == "where":
-        return _name_span(text, q_words, _PLACE_CUE, min_words=1)
-    return None

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .text import fold, has_diacritics, nfc
+from .text import fold, has_diacritics, nfc, words
 
 # Unaccented Vietnamese is common, so diacritics alone cannot tell the language:
 # frequent Vietnamese syllables (folded) versus frequent English words decide.
@@ -161,3 +161,19 @@ def question_kind(text: str) -> str | None:
 
 def message(code: str, language: str, **values) -> str:
     return MESSAGES[code]["vi" if language == "vi" else "en"].format(**values)
+
+
+# Words that carry no topic: question words and function words in both languages (folded).
+STOPWORDS = set("""
+la cua va cac nhung mot nhu nao gi ai bao nhieu khi dau sao the thi duoc trong voi cho tai ve
+co khong da dang se tu den tren theo cung nay do lam di ra vao phai o ma hay hoac boi vi nen neu
+gio luc ngay nam thang nguoi
+the a an of to in on at for by with from about into is are was were be been being do does did
+what which who whom whose when where why how many much there this that these those it its
+he she they them his her their has have had will would can could should may might and or not
+""".split())
+
+
+def content_words(text: str) -> set[str]:
+    """Folded words that carry the topic: no stopwords, no single letters."""
+    return {w for w in (fold(t) for t in words(text)) if w not in STOPWORDS and len(w) > 1}

@@ -7,9 +7,23 @@ from collections import Counter
 import faiss
 import numpy as np
 
+from .config import Config
+from .keyword import top_rows
+from .query import KeywordQuery
 from .store import Generation
 from .text import fold, words
 from .types import Hit
+
+
+def sentence_words(text: str, language: str) -> set[str]:
+    """Words of a sentence, exact and folded; English ones with their lemma candidates ("signed" -> "sign")."""
+    exact = words(text)
+    found = set(exact) | {fold(w) for w in exact}
+    if language == "en":
+        from .lexicon.english import lemmas
+
+        found |= {lemma for w in list(found) for lemma in lemmas(w)}
+    return found
 
 
 def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
@@ -30,6 +44,13 @@ def search(index: faiss.Index, query: np.ndarray, n: int) -> list[tuple[int, flo
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
+def zscores(values: np.ndarray) -> np.ndarray:
+    """(x - mean) / std; all zeros when the values do not vary (e.g. no keyword matched)."""
+    values = np.asarray(values, dtype=np.float64)
+    std = values.std()
+    return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
+
+
 def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
     """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings (rank from 1)."""
     fused: dict[int, float] = {}
@@ -48,7 +69,8 @@ class Retriever:
         self.sentence_index = flat_index(generation.sentence_vectors)
         self.chunk_rows = {c.id: row for row, c in enumerate(generation.chunks)}
         # Folded word sets and their inverse sentence frequencies, for word overlap.
-        self.sentence_words = [{fold(w) for w in words(s.text)} for s in generation.sentences]
+        self.sentence_words = [sentence_words(s.text, generation.articles[s.source].language)
+                               for s in generation.sentences]
         df = Counter(w for ws in self.sentence_words for w in ws)
         n = len(self.sentence_words)
         self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
@@ -64,19 +86,27 @@ class Retriever:
                 if generation.sentences[r].start < c.end and generation.sentences[r].end > c.start
             ]
 
-    def passages(self, keywords: str, query_vector: np.ndarray, mode: str, k: int,
-                 candidates: int, rrf_k: int) -> list[Hit]:
-        """The top ``k`` passages; ``mode`` is "hybrid", "dense" or "keyword"."""
-        dense = search(self.chunk_index, query_vector, candidates) if mode != "keyword" else []
-        keyword = self.generation.chunk_keywords.top(keywords, candidates) if mode != "dense" else []
+    def passages(self, query: KeywordQuery, query_vector: np.ndarray, config: Config,
+                 k: int | None = None) -> list[Hit]:
+        """The top ``k`` passages (default ``config.k``) by ``config.retrieval``: hybrid, dense or keyword."""
+        mode, k = config.retrieval, k or config.k
+        n = max(config.candidates, k)
+        dense = search(self.chunk_index, query_vector, n) if mode != "keyword" else []
+        keyword_scores = self.generation.chunk_keywords.scores(query) if mode != "dense" else None
+        keyword = top_rows(keyword_scores, n) if keyword_scores is not None else []
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
         if mode == "dense":
             fused = {r: s for r, s in dense}
         elif mode == "keyword":
             fused = {r: s for r, s in keyword}
+        elif config.fusion == "zscore":
+            rows = list(dict.fromkeys(dense_rows + keyword_rows))
+            dense_part = zscores(self.generation.chunk_vectors[rows] @ query_vector)
+            keyword_part = zscores(keyword_scores[rows])
+            fused = {r: float(d + config.keyword_weight * b) for r, d, b in zip(rows, dense_part, keyword_part)}
         else:
-            fused = rrf([dense_rows, keyword_rows], rrf_k)
+            fused = rrf([dense_rows, keyword_rows], config.rrf_k)
         best = sorted(fused, key=lambda r: -fused[r])[:k]
         chunks = self.generation.chunks
         return [
@@ -89,8 +119,8 @@ class Retriever:
             for r in best
         ]
 
-    def sentences(self, keywords: str, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
+    def sentences(self, query: KeywordQuery, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
         """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
         dense = [r for r, _ in search(self.sentence_index, query_vector, n)]
-        keyword = [r for r, _ in self.generation.sentence_keywords.top(keywords, n)]
+        keyword = [r for r, _ in self.generation.sentence_keywords.top(query, n)]
         return dense, keyword

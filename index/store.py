@@ -64,6 +64,11 @@ class Generation:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages of the articles ("vi", "en")."""
+        return frozenset(a.language for a in self.articles.values())
+
 
 def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as f:
@@ -121,8 +126,11 @@ def save_generation(
         _write_jsonl(tmp / "sentences.jsonl", (asdict(s) for s in sentences))
         np.save(tmp / "chunk_vectors.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
         np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-        KeywordIndex.from_texts([c.text for c in chunks]).save(tmp / "keyword_chunks")
-        KeywordIndex.from_texts([s.text for s in sentences]).save(tmp / "keyword_sentences")
+        language = {a.source: a.language for a in articles}
+        KeywordIndex.from_texts([c.text for c in chunks], [language[c.source] for c in chunks]
+                                ).save(tmp / "keyword_chunks")
+        KeywordIndex.from_texts([s.text for s in sentences], [language[s.source] for s in sentences]
+                                ).save(tmp / "keyword_sentences")
         files = {
             str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()
         }

@@ -41,6 +41,18 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text
 
 
+VIETNAMESE_MIN_MARKED = 0.05  # Vietnamese prose marks about a third of its letters; English names ~0
+
+
+def text_language(text: str) -> str:
+    """'vi' or 'en' for an article: Vietnamese text carries diacritics on a large share of its letters."""
+    letters = [c for c in text[:20000] if c.isalpha()]
+    if not letters:
+        return "vi"
+    marked = sum(1 for c in letters if _fold_char(c) != c)
+    return "vi" if marked / len(letters) >= VIETNAMESE_MIN_MARKED else "en"
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -49,17 +61,25 @@ def words(text: str) -> list[str]:
     return _WORD.findall(nfc(text).lower())
 
 
-def keyword_tokens(text: str) -> list[str]:
+def keyword_tokens(text: str, language: str = "vi") -> list[str]:
     """Tokens for the keyword index: exact words, folded words and folded bigrams.
 
     An accented query matches both the exact and the folded token, so exact
     matches outrank folded ones ("đường" vs "dương"); an unaccented query
-    still matches through the folded tokens.
+    still matches through the folded tokens. English text drops its stopwords
+    (they collide with Vietnamese syllables: "an", "to", "do") and adds "=" lemma
+    tokens so that "signed" meets "signs".
     """
     exact = words(text)
+    lemma_tokens: list[str] = []
+    if language == "en":
+        from .lexicon.english import EN_STOPWORDS, lemmas
+
+        exact = [w for w in exact if w not in EN_STOPWORDS]
+        lemma_tokens = ["=" + lemma for w in exact for lemma in lemmas(w)]
     folded = [fold(w) for w in exact]
     bigrams = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
-    return exact + ["~" + w for w in folded] + ["~" + b for b in bigrams]
+    return exact + ["~" + w for w in folded] + ["~" + b for b in bigrams] + lemma_tokens
 
 
 # --- sentences -------------------------------------------------------------

@@ -16,6 +16,7 @@ class Article:
     date: str | None  # ISO YYYY-MM-DD when the text states one
     text: str  # cleaned text; every offset points into it
     checksum: str  # sha256 of the raw file bytes: unchanged files are not re-embedded
+    language: str = "vi"  # "vi" | "en", detected from the text: selects tokenisation and translation
 
 
 @dataclass(frozen=True)

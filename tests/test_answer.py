@@ -46,7 +46,7 @@ def test_unaccented_question(engine):
 
 
 @pytest.mark.parametrize("question, language", [
-    ("What is the capital of France?", "en"),
+    ("How do I bake sourdough bread at home?", "en"),
     ("Công thức nấu phở bò ngon nhất là gì?", "vi"),
 ])
 def test_out_of_corpus_abstains_in_the_question_language(engine, question, language):
@@ -91,3 +91,16 @@ def test_rejected_question_echo_is_short_and_serialisable(engine):
     d = answer(engine, "\ud800" + "x" * 5000).to_dict()
     assert d["error"] == "invalid_text" and len(d["question"]) <= 200
     json.dumps(d, ensure_ascii=False).encode("utf-8")
+
+
+def test_english_question_reaches_the_right_workshop_through_the_lexicon(engine):
+    """'held in Hanoi' must beat the 2016 Vientiane sentence: 'Hanoi' -> 'Hà Nội', 'workshop' -> 'hội thảo'."""
+    cite = _first(answer(engine, "When was the CLMV workshop held in Hanoi?"))
+    assert "12 - 13/10/2017" in cite["quote"] and "Hà Nội" in cite["quote"], cite
+    assert "Vientiane" not in cite["quote"]
+
+
+def test_who_signed_is_the_subject(engine):
+    cite = _first(answer(engine, "Ai ký biên bản ghi nhớ với CISA?"))
+    text = engine.generation.articles[cite["source"]].text
+    assert text[cite["highlight"]["start"]:cite["highlight"]["end"]] == "Cục An toàn thông tin (AIS)"

@@ -69,7 +69,7 @@ def test_english_question(client, engine):
 
 
 def test_out_of_corpus_question_abstains(client):
-    result = ask(client, "What is the capital of France?")
+    result = ask(client, "How do I bake sourdough bread at home?")
     assert result["abstained"] is True
     assert result["citations"] == [] and result["answer"] == ""
     assert "could not find" in result["message"].lower()
@@ -104,7 +104,7 @@ def test_lone_surrogate_over_raw_http(url):
 def test_history_does_not_change_answers(client):
     first = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
     assert not first["abstained"] and "78,44 triệu" in first["answer"]
-    ask(client, "What is the capital of France?")
+    ask(client, "How do I bake sourdough bread at home?")
     again = ask(client, "Việt Nam có bao nhiêu người sử dụng internet?")
     assert again["citations"] == first["citations"]
 

@@ -26,7 +26,7 @@ def test_log_appends_json_lines_and_reads_back(tmp_path, fake_engine):
 def test_eval_feedback_writes_reviewable_gold_lines(tmp_path, fake_engine, capsys):
     log = tmp_path / "feedback.jsonl"
     good = answer(fake_engine, INTERNET).to_dict()
-    off = answer(fake_engine, "What is the capital of France?").to_dict()
+    off = answer(fake_engine, "How do I bake sourdough bread at home?").to_dict()
     bad_input = answer(fake_engine, "").to_dict()
     for d, verdict in ((good, "not_helpful"), (good, "helpful"), (off, "helpful"), (bad_input, "helpful")):
         feedback.append(log, feedback.make_record(d, verdict, "m"))

@@ -10,7 +10,8 @@ import pytest
 from checks import assert_verbatim
 from fakes import HashEmbedder
 from index import Config, LiveEngine, answer, build, load
-from index.retrieve import rrf, search, flat_index
+from index.query import KeywordQuery
+from index.retrieve import flat_index, rrf, search
 
 INTERNET = "Việt Nam có bao nhiêu người sử dụng internet?"
 INTERNET_SOURCE = "004_11babb57b19a238d.txt"
@@ -28,7 +29,7 @@ def test_answer_quotes_verbatim_with_citation_and_highlight(fake_engine):
 
 
 def test_off_topic_question_abstains_in_its_language(fake_engine):
-    d = answer(fake_engine, "What is the capital of France?").to_dict()
+    d = answer(fake_engine, "How do I bake sourdough bread at home?").to_dict()
     assert d["abstained"] and d["citations"] == [] and d["language"] == "en"
     assert d["message"] == "I could not find this in the articles."
 
@@ -50,8 +51,9 @@ def test_bad_input_is_rejected_before_retrieval(fake_engine):
 
 def test_retrieval_modes_return_k_passages(fake_engine):
     vector = fake_engine.embed_query(INTERNET)
-    for mode in ("hybrid", "dense", "keyword"):
-        hits = fake_engine.retriever.passages(INTERNET, vector, mode, 3, 20, 60)
+    for mode, fusion in (("hybrid", "rrf"), ("hybrid", "zscore"), ("dense", "rrf"), ("keyword", "rrf")):
+        config = fake_engine.config.with_(retrieval=mode, fusion=fusion)
+        hits = fake_engine.retriever.passages(KeywordQuery.plain(INTERNET), vector, config, k=3)
         assert 1 <= len(hits) <= 3 and hits[0].chunk.source == INTERNET_SOURCE, mode
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
@@ -73,7 +75,7 @@ def test_search_drops_faiss_padding(fake_model):
 def test_incremental_build_reuses_unchanged_articles(tmp_path, corpus_dir, fake_model):
     corpus = tmp_path / "corpus"
     shutil.copytree(corpus_dir, corpus)
-    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
+    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", rerank_model="none")
     first = build(config, progress=False, log=lambda m: None, model=fake_model)
     assert first.generation and first.embedded == first.chunks + first.sentences
     assert build(config, progress=False, log=lambda m: None, model=fake_model).generation is None
@@ -84,7 +86,7 @@ def test_incremental_build_reuses_unchanged_articles(tmp_path, corpus_dir, fake_
 
 
 def test_changed_chunk_settings_rebuild_everything(tmp_path, corpus_dir, fake_model):
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", rerank_model="none")
     build(config, progress=False, log=lambda m: None, model=fake_model)
     other = config.with_(chunk_separators=("\n", " ", ""))
     result = build(other, progress=False, log=lambda m: None, model=fake_model)
@@ -104,7 +106,7 @@ class GatedModel(HashEmbedder):
 
 def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):
     model = GatedModel()
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index")
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", rerank_model="none")
     live = LiveEngine.start(config, model=model, log=lambda m: None)
     assert not live.ready
     with pytest.raises(TimeoutError):
@@ -115,8 +117,35 @@ def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):
 
 
 def test_live_engine_reports_a_failed_load(tmp_path):
-    live = LiveEngine.start(Config.from_env(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "index"),
+    live = LiveEngine.start(Config.from_env(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "index", rerank_model="none"),
                             model=HashEmbedder(), log=lambda m: None)
     with pytest.raises(FileNotFoundError, match="corpus folder not found"):
         live.wait(30)
     assert not live.ready
+
+
+ENGLISH_ARTICLE = """Zebrafin and the Ministry sign a cybersecurity agreement
+
+On 5 March 2025, the software company Zebrafin signed a cooperation agreement on cybersecurity with the
+Ministry of Information in Hanoi.
+
+The agreement covers incident response training for 300 engineers over two years.
+"""
+
+
+def test_mixed_corpus_answers_an_english_question_from_the_english_article(tmp_path, corpus_dir, fake_model):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    (corpus / "900_zebrafin_en.txt").write_text(ENGLISH_ARTICLE, encoding="utf-8")
+    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", rerank_model="none")
+    build(config, progress=False, log=lambda m: None, model=fake_model)
+    engine = load(config, model=fake_model)
+    assert engine.generation.articles["900_zebrafin_en.txt"].language == "en"
+    assert engine.generation.articles[INTERNET_SOURCE].language == "vi"
+    d = answer(engine, "How many engineers does the incident response training cover?").to_dict()
+    assert not d["abstained"] and d["citations"][0]["source"] == "900_zebrafin_en.txt", d
+    assert "300 engineers" in d["answer"] and d["message"] == "Quoted verbatim from the article [1]:"
+    assert_verbatim(engine.generation.articles, d)
+    # Vietnamese questions still find Vietnamese quotes in the mixed corpus.
+    vi = answer(engine, INTERNET).to_dict()
+    assert vi["citations"][0]["source"] == INTERNET_SOURCE

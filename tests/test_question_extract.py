@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from index.extract import content_words, coverage, highlight
-from index.question import BadQuestion, detect_language, keyword_query, parse, question_kind
+from index.extract import CoverageQuery
+from index.highlight import highlight
+from index.query import Group, Term, content_groups
+from index.question import STOPWORDS, BadQuestion, detect_language, keyword_query, parse, question_kind
 
 
 @pytest.mark.parametrize("text, language", [
@@ -69,8 +71,53 @@ def test_highlight_who_skips_titles_and_names_in_the_question():
 
 
 def test_coverage_weighs_rare_words_most():
-    q = content_words("hợp tác an ninh mạng Zebrafin")
+    groups = content_groups("hợp tác an ninh mạng Zebrafin", "vi", STOPWORDS)
     idf = {"hop": 0.1, "tac": 0.1, "an": 0.1, "ninh": 0.1, "mang": 0.1}
-    common = coverage(q, {"hop", "tac", "an", "ninh", "mang"}, idf, unseen_idf=5.0)
-    rare = coverage(q, {"zebrafin"}, idf, unseen_idf=5.0)
+    wanted = CoverageQuery.of(groups, idf, unseen_idf=5.0)
+    common = wanted.share({"hop", "tac", "an", "ninh", "mang"})
+    rare = wanted.share({"zebrafin"})
     assert rare > common > 0
+
+
+def test_coverage_counts_a_group_once_by_any_alternative():
+    """'law' is present through either translation; a multi-word alternative needs all its words."""
+    groups = [Group("law", (Term("luật", "vi"), Term("pháp luật", "vi"))),
+              Group("minister", (Term("bộ trưởng", "vi"),))]
+    wanted = CoverageQuery.of(groups, {"luat": 1.0, "phap": 1.0, "bo": 1.0, "truong": 1.0}, unseen_idf=5.0)
+    assert wanted.share({"luat"}) == 0.5
+    assert wanted.share({"bo"}) == 0.0  # "bộ" alone is not "bộ trưởng"
+    assert wanted.share({"luat", "bo", "truong"}) == 1.0
+
+
+def test_english_words_match_through_lemmas():
+    wanted = CoverageQuery.of([Group("signs", (Term("signs", "en"),))], {}, unseen_idf=1.0)
+    assert wanted.share({"signed", "sign"}) == 1.0
+
+
+# Regressions seen in the chat.
+SICW_MEETINGS = ("Trong khuôn khổ Tuần lễ SICW2022, Bộ trưởng Tô Lâm đã có các cuộc gặp song phương bên lề "
+                 "với các quan chức cấp cao phụ trách an ninh của Singapore, Hoa Kỳ và Australia.")
+CISA_MOU = ("Sự kiện mới đây nhất, Cục An toàn thông tin (AIS) và Cơ quan An ninh mạng và An ninh cơ sở hạ tầng "
+            "(CISA), Bộ An ninh Nội địa, Hoa Kỳ đã ký Biên bản ghi nhớ (MOU) hợp tác trong lĩnh vực an toàn "
+            "thông tin mạng…")
+
+
+@pytest.mark.parametrize("question", ["bo truong to lam gap ai tai singapore",
+                                      "Bộ trưởng Tô Lâm gặp ai tại Singapore?",
+                                      "Who did Minister To Lam meet in Singapore?"])
+def test_who_never_answers_with_a_name_the_question_holds(question):
+    span = highlight(SICW_MEETINGS, _q(question))
+    assert span is None or "Tô Lâm" not in SICW_MEETINGS[span[0]:span[1]]
+
+
+@pytest.mark.parametrize("question", ["Ai ký biên bản ghi nhớ với CISA?",
+                                      "Who signed the memorandum of understanding with CISA?"])
+def test_who_did_it_is_the_subject_before_the_verb(question):
+    span = highlight(CISA_MOU, _q(question))
+    assert CISA_MOU[span[0]:span[1]] == "Cục An toàn thông tin (AIS)"
+
+
+def test_who_is_still_found_by_a_title_cue():
+    text = "Đoàn đại biểu Việt Nam do Đại tướng Tô Lâm, Ủy viên Bộ Chính trị, dẫn đầu đã tham dự SICW 2022."
+    span = highlight(text, _q("Ai dẫn đầu đoàn Việt Nam tại SICW 2022?"))
+    assert text[span[0]:span[1]] == "Tô Lâm"

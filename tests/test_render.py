@@ -25,7 +25,7 @@ def test_answer_bubble_quotes_and_cites(fake_engine):
 
 
 def test_abstained_bubble_offers_related_passages(fake_engine):
-    d = answer(fake_engine, "What is the capital of France?").to_dict()
+    d = answer(fake_engine, "How do I bake sourdough bread at home?").to_dict()
     html = app.render_answer(d, "en", fake_engine.generation.articles, 2000)
     assert "qa-abstain" in html and "Related, but not an answer" in html
 

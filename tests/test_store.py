@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from index import store
+from index.query import KeywordQuery
 from index.store import IndexCorrupt, IndexMissing, load_generation, save_generation
 from index.types import Article, Chunk, Sentence
 
@@ -25,7 +26,7 @@ def test_round_trip(tmp_path):
     assert list(gen.articles.values()) == arts and gen.chunks == chunks and gen.sentences == sents
     assert np.array_equal(gen.chunk_vectors, cv) and np.array_equal(gen.sentence_vectors, sv)
     assert gen.manifest["model_id"] == "m"
-    assert gen.chunk_keywords.top("an ninh mang", 3)[0][0] == 0  # folded match
+    assert gen.chunk_keywords.top(KeywordQuery.plain("an ninh mang"), 3)[0][0] == 0  # folded match
 
 
 def test_missing_index_is_a_clear_error(tmp_path):

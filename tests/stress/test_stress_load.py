@@ -33,7 +33,7 @@ QUESTIONS = [
     "so nguoi dung internet o viet nam dau nam 2024",
     "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?",
     "Hội nghị Bộ trưởng ASEAN về An ninh mạng lần thứ 7 diễn ra khi nào?",
-    "What is the capital of France?",
+    "How do I bake sourdough bread at home?",
     "Ai dẫn đầu đoàn Việt Nam tại SICW 2022?",
     "Hội thảo CLMV lần thứ hai khai mạc ngày nào?",
     "",
