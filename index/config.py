@@ -66,14 +66,14 @@ class Config:
 
     # The learned answer scorer (index/combiner.py): cross-encoder + combiner, calibrated abstention.
     rerank_model: str = knob("none", "RERANK_MODEL",
-                             "empty = ours (index/data/reranker); none = off; else any CrossEncoder name or path")
+                             "ours (index/data/reranker), none (off), or any CrossEncoder name or path")
     rerank_candidates: int = knob(12, "QA_RERANK_CANDIDATES", "best hand-scored sentences the cross-encoder reads")
     answer_threshold: float = knob(-1.0, "QA_ANSWER_THRESHOLD",
                                    "answer when the scorer's probability reaches this (negative = as calibrated)")
 
     # Abstention without the learned scorer (calibrated on the dev split: python -m eval calibrate).
     abstain_threshold: float = knob(0.60, "QA_ABSTAIN_THRESHOLD", "abstain below this score (Vietnamese questions)")
-    abstain_threshold_en: float = knob(0.47, "QA_ABSTAIN_THRESHOLD_EN",
+    abstain_threshold_en: float = knob(0.46, "QA_ABSTAIN_THRESHOLD_EN",
                                        "same for English questions: <= 5 % false abstention on XQuAD en->vi dev")
     require_typed_answer: bool = knob(True, "QA_REQUIRE_TYPED_ANSWER",
                                       "abstain when a when/how-many/who/where question's quote holds no such span")
