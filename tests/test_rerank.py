@@ -38,9 +38,7 @@ def _source() -> Path:
 
 def _copy(dst: Path) -> Path:
     src = _source()
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "delta.safetensors"):
-        shutil.copyfile(src / name, dst / name)
+    shutil.copytree(src, dst, dirs_exist_ok=True)  # the manifest and every file it lists
     return dst
 
 
