@@ -14,6 +14,7 @@ The same groups drive the sentence coverage score in ``extract.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import Config
 from .question import Question
@@ -67,22 +68,33 @@ def _lexicon():
 
 
 def _english_groups(question: Question, with_english: bool) -> list[Group]:
+    return list(_translated_english(question.text, with_english))
+
+
+@lru_cache(maxsize=256)
+def _translated_english(text: str, with_english: bool) -> tuple[Group, ...]:
+    """Cached: the keyword query and the coverage score translate the same question."""
     from .lexicon import translate_english
 
     groups = []
-    for g in translate_english(question.text, _lexicon()):
+    for g in translate_english(text, _lexicon()):
         terms = [Term(a, "vi", exact=True) for a in g.alternatives]
         if with_english:
             terms.insert(0, Term(g.source, "en"))
         groups.append(Group(g.source, _dedupe(terms)))
-    return groups
+    return tuple(groups)
 
 
 def _vietnamese_groups(question: Question) -> list[Group]:
+    return list(_translated_vietnamese(question.text))
+
+
+@lru_cache(maxsize=256)
+def _translated_vietnamese(text: str) -> tuple[Group, ...]:
     from .lexicon import translate_vietnamese
 
-    return [Group(g.source, _dedupe([Term(g.source, "vi")] + [Term(a, "en") for a in g.alternatives]))
-            for g in translate_vietnamese(question.text, _lexicon())]
+    return tuple(Group(g.source, _dedupe([Term(g.source, "vi")] + [Term(a, "en") for a in g.alternatives]))
+                 for g in translate_vietnamese(text, _lexicon()))
 
 
 def content_groups(text: str, language: str, stopwords: frozenset[str] | set[str]) -> list[Group]:
