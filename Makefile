@@ -21,7 +21,8 @@ install: $(STAMP)
 index: install
 	$(PY) -m index build
 
-run: index
+# The app serves its page at once and builds/loads the index in the background.
+run: install
 	$(PY) app.py
 
 test: install
