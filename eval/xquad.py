@@ -87,17 +87,12 @@ def spread(items: list, limit: int | None) -> list:
 
 def overrides(pairs: list[str] | None) -> dict:
     """``["lexicon_keyword=false", "k=7"]`` -> typed Config fields (parsed as their env vars are)."""
-    from dataclasses import fields
-
-    from index.config import _parse
-
-    known = {f.name: f for f in fields(Config)}
     out = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
-        if not sep or name not in known:
+        if not sep:
             raise ValueError(f"--set wants FIELD=VALUE with a Config field, got {pair!r}")
-        out[name] = _parse(known[name], value)
+        out[name] = Config.parse_field(name, value)
     return out
 
 

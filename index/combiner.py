@@ -7,7 +7,10 @@ computes (sentence and passage cosines, word coverage through the lexicon, a
 span of the asked type) into the probability that the sentence answers the
 question. Both the weights and the abstention threshold are fitted on held-out
 SQuAD articles (``scripts/fit_combiner.py``), never on the corpus under
-evaluation, so one threshold holds across corpora.
+evaluation. The weights are fitted to our cross-encoder's logits; the threshold,
+fitted on English text, does not yet hold for English questions over
+Vietnamese articles (README, "The learned answer scorer"), which is why the
+scorer is off by default.
 """
 from __future__ import annotations
 

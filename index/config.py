@@ -111,6 +111,14 @@ class Config:
                 values[name] = Path(value).expanduser()
         return cls(**values)
 
+    @classmethod
+    def parse_field(cls, name: str, raw: str):
+        """``raw`` as the value of field ``name``, parsed as its environment variable would be."""
+        known = {f.name: f for f in fields(cls)}
+        if name not in known:
+            raise ValueError(f"no Config field {name!r}")
+        return _parse(known[name], raw)
+
     def with_(self, **changes) -> "Config":
         return replace(self, **changes)
 

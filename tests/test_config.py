@@ -76,3 +76,10 @@ def test_cli_malformed_env_exits_1_without_traceback(monkeypatch, capsys):
     assert cli_main(["info"]) == 1
     err = capsys.readouterr().err
     assert "QA_K" in err and "Traceback" not in err
+
+
+def test_parse_field_reads_values_as_the_env_does():
+    assert Config.parse_field("lexicon_keyword", "false") is False
+    assert Config.parse_field("k", "7") == 7
+    with pytest.raises(ValueError, match="nope"):
+        Config.parse_field("nope", "1")
