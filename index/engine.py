@@ -49,7 +49,7 @@ def load(config: Config | None = None, model=None) -> Engine:
     config = config or Config.from_env()
     generation = load_generation(config.index_dir)
     model = model if model is not None else load_model(config)
-    return Engine(config=config, generation=generation, retriever=Retriever(generation), model=model,
+    return Engine(config=config, generation=generation, retriever=Retriever(generation, config), model=model,
                   scorer=load_scorer(config))
 
 
@@ -132,7 +132,7 @@ class LiveEngine:
             gen = load_generation(old.config.index_dir)
             same_model = gen.manifest.get("model_id") == old.model_id
             model = old.model if same_model else load_model(old.config)
-            self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen), model=model,
+            self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen, old.config), model=model,
                                  scorer=old.scorer)
             print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
         except Exception as exc:  # keep serving the old generation, whatever went wrong

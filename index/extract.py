@@ -83,13 +83,13 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
     gen = retriever.generation
     rows: dict[int, float] = {}  # sentence row -> similarity of its best passage
     for hit in hits:
-        c_row = retriever.chunk_rows[hit.chunk.id]
+        c_row = retriever.chunk_row(hit.chunk.id)
         passage_sim = float(gen.chunk_vectors[c_row] @ query_vector)
-        for r in retriever.chunk_sentences[c_row]:
+        for r in retriever.chunk_sentences(c_row):
             rows[r] = max(rows.get(r, -1.0), passage_sim)
     for r in extra_rows:
         if r not in rows:
-            c_row = retriever.chunk_rows[gen.sentences[r].chunk_id]
+            c_row = retriever.chunk_row(gen.sentences[r].chunk_id)
             rows[r] = float(gen.chunk_vectors[c_row] @ query_vector)
     if not rows:
         return []
@@ -99,7 +99,7 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
     scored = []
     for r, d in zip(order, dense):
         text = gen.sentences[r].text
-        cov = wanted.share(retriever.sentence_words[r])
+        cov = wanted.share(retriever.words_of(r))
         typed = question.kind is None or highlight(text, question) is not None
         score = (config.weight_sentence * float(d) + config.weight_coverage * cov
                  + config.weight_passage * rows[r] + (config.weight_type if typed and question.kind else 0.0))

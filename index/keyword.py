@@ -47,7 +47,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path, size: int) -> "KeywordIndex":
-        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False)
+        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True)
         return cls(bm25, size)
 
     def _scores(self, tokens: list[str]) -> np.ndarray:

@@ -1,8 +1,7 @@
-"""Dense (FAISS) + keyword (BM25) retrieval of passages, fused by reciprocal rank."""
+"""Dense (FAISS) + keyword (BM25) retrieval of passages, fused by z-score or reciprocal rank."""
 from __future__ import annotations
 
-import math
-from collections import Counter
+from functools import lru_cache
 
 import faiss
 import numpy as np
@@ -11,19 +10,8 @@ from .config import Config
 from .keyword import top_rows
 from .query import KeywordQuery
 from .store import Generation
-from .text import fold, words
+from .text import sentence_words
 from .types import Hit
-
-
-def sentence_words(text: str, language: str) -> set[str]:
-    """Words of a sentence, exact and folded; English ones with their lemma candidates ("signed" -> "sign")."""
-    exact = words(text)
-    found = set(exact) | {fold(w) for w in exact}
-    if language == "en":
-        from .lexicon.english import lemmas
-
-        found |= {lemma for w in list(found) for lemma in lemmas(w)}
-    return found
 
 
 def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
@@ -63,28 +51,32 @@ def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
 class Retriever:
     """Passage and sentence search over one loaded generation."""
 
-    def __init__(self, generation: Generation):
+    def __init__(self, generation: Generation, config: Config):
         self.generation = generation
-        self.chunk_index = flat_index(generation.chunk_vectors)
-        self.sentence_index = flat_index(generation.sentence_vectors)
-        self.chunk_rows = {c.id: row for row, c in enumerate(generation.chunks)}
-        # Folded word sets and their inverse sentence frequencies, for word overlap.
-        self.sentence_words = [sentence_words(s.text, generation.articles[s.source].language)
-                               for s in generation.sentences]
-        df = Counter(w for ws in self.sentence_words for w in ws)
-        n = len(self.sentence_words)
-        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-        self.unseen_idf = math.log((n + 1) / 0.5)
-        # Sentences overlapping each chunk, for extraction inside the top passages.
-        self.chunk_sentences: list[list[int]] = [[] for _ in generation.chunks]
-        by_source: dict[str, list[int]] = {}
-        for row, s in enumerate(generation.sentences):
-            by_source.setdefault(s.source, []).append(row)
-        for c_row, c in enumerate(generation.chunks):
-            self.chunk_sentences[c_row] = [
-                r for r in by_source.get(c.source, [])
-                if generation.sentences[r].start < c.end and generation.sentences[r].end > c.start
-            ]
+        # One query is too small to split across cores, and with the other core
+        # busy two threads made a search ~55x slower (eval bench-scale).
+        faiss.omp_set_num_threads(config.faiss_threads)
+        self.chunk_index = generation.chunk_index or flat_index(generation.chunk_vectors)
+        # Corpus-wide sentence search keeps every sentence vector in memory: only for small corpora.
+        sentences = generation.sentences
+        self.sentence_index = flat_index(generation.sentence_vectors) \
+            if len(sentences) <= config.sentence_search_max else None
+        self.idf = generation.idf
+        self.unseen_idf = generation.idf.unseen
+        self.words_of = lru_cache(maxsize=65536)(self._words_of)
+
+    def _words_of(self, row: int) -> frozenset[str]:
+        """Words of a sentence (exact, folded, lemmas): computed for the candidates of a question only."""
+        s = self.generation.sentences[row]
+        return frozenset(sentence_words(s.text, self.generation.articles[s.source].language))
+
+    def chunk_row(self, chunk_id: str) -> int:
+        return self.generation.chunks.row_of(chunk_id)
+
+    def chunk_sentences(self, c_row: int) -> tuple[int, ...]:
+        """Rows of the sentences overlapping a chunk: the candidates inside a passage."""
+        c = self.generation.chunks[c_row]
+        return self.generation.sentences.in_span(c.source, c.start, c.end)
 
     def passages(self, query: KeywordQuery, query_vector: np.ndarray, config: Config,
                  k: int | None = None) -> list[Hit]:
@@ -121,6 +113,6 @@ class Retriever:
 
     def sentences(self, query: KeywordQuery, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
         """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
-        dense = [r for r, _ in search(self.sentence_index, query_vector, n)]
+        dense = [r for r, _ in search(self.sentence_index, query_vector, n)] if self.sentence_index else []
         keyword = [r for r, _ in self.generation.sentence_keywords.top(query, n)]
         return dense, keyword

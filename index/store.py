@@ -5,34 +5,38 @@ Layout of ``index_dir``::
     CURRENT                      name of the live generation (replaced atomically)
     generations/<name>/
         manifest.json            format version, model id, settings, sha256 of every file
-        articles.jsonl chunks.jsonl sentences.jsonl
-        chunk_vectors.npy sentence_vectors.npy
-        keyword_chunks/ keyword_sentences/   bm25s files (JSON + npy)
+        tables.sqlite            articles, chunks, sentences, sentence word counts (read on demand)
+        chunk_vectors.npy sentence_vectors.npy   float32, memory-mapped at load
+        chunk_index.faiss        only above Config.exact_search_max chunks: the IVF index
+        keyword_chunks/ keyword_sentences/   bm25s files (JSON + npy, memory-mapped)
 
 A generation is written to a temporary folder, fsynced, renamed into
 ``generations/`` and only then made current, so a crash at any point leaves the
-previous generation intact. Vectors are stored as .npy and loaded into a fresh
-FAISS index: FAISS's own file reader is never pointed at disk bytes.
-Every file is verified against the manifest before it is parsed.
+previous generation intact. Every file is verified against the manifest before
+it is parsed; FAISS's own reader sees ``chunk_index.faiss`` only after that.
 """
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .files import atomic_write_text, fsync_tree, sha256_file
 from .keyword import KeywordIndex
+from .tables import ArticleTable, ChunkTable, SentenceTable, Tables, WordIdf, write_tables
+from .text import sentence_words
 from .types import Article, Chunk, Sentence
+from .vector_index import configure
 
 FORMAT = "cited-news-qa-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: SQLite tables, memory-mapped vectors, optional FAISS IVF file
 KEEP_GENERATIONS = 2
 
 
@@ -52,13 +56,15 @@ class IndexCorrupt(StoreError):
 class Generation:
     path: Path
     manifest: dict
-    articles: dict[str, Article]
-    chunks: list[Chunk]
-    sentences: list[Sentence]
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    articles: ArticleTable  # source -> Article
+    chunks: ChunkTable  # row -> Chunk
+    sentences: SentenceTable  # row -> Sentence
+    idf: WordIdf  # word -> IDF over the sentences
+    chunk_vectors: np.ndarray  # memory-mapped
+    sentence_vectors: np.ndarray  # memory-mapped
     chunk_keywords: KeywordIndex
     sentence_keywords: KeywordIndex
+    chunk_index: object | None = None  # the approximate FAISS index, when the corpus is large
 
     @property
     def name(self) -> str:
@@ -67,18 +73,7 @@ class Generation:
     @property
     def languages(self) -> frozenset[str]:
         """The languages of the articles ("vi", "en")."""
-        return frozenset(a.language for a in self.articles.values())
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return self.articles.languages()
 
 
 def current_path(index_dir: Path) -> Path | None:
@@ -112,8 +107,12 @@ def save_generation(
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     meta: dict,
+    chunk_index=None,
 ) -> Path:
-    """Write a complete generation and make it current; returns its folder."""
+    """Write a complete generation and make it current; returns its folder.
+
+    ``chunk_index`` is an approximate FAISS index over ``chunk_vectors`` (None: exact search).
+    """
     index_dir = Path(index_dir)
     generations = index_dir / "generations"
     generations.mkdir(parents=True, exist_ok=True)
@@ -121,12 +120,15 @@ def save_generation(
     name = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now / 1e9)) + f".{now % 10**9:09d}-{os.urandom(2).hex()}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
     try:
-        _write_jsonl(tmp / "articles.jsonl", (asdict(a) for a in articles))
-        _write_jsonl(tmp / "chunks.jsonl", (asdict(c) for c in chunks))
-        _write_jsonl(tmp / "sentences.jsonl", (asdict(s) for s in sentences))
+        language = {a.source: a.language for a in articles}
+        write_tables(tmp / "tables.sqlite", articles, chunks, sentences,
+                     lambda s: sentence_words(s.text, language[s.source]))
         np.save(tmp / "chunk_vectors.npy", np.ascontiguousarray(chunk_vectors, dtype=np.float32))
         np.save(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-        language = {a.source: a.language for a in articles}
+        if chunk_index is not None:
+            import faiss
+
+            faiss.write_index(chunk_index, str(tmp / "chunk_index.faiss"))
         KeywordIndex.from_texts([c.text for c in chunks], [language[c.source] for c in chunks]
                                 ).save(tmp / "keyword_chunks")
         KeywordIndex.from_texts([s.text for s in sentences], [language[s.source] for s in sentences]
@@ -198,22 +200,35 @@ def load_generation(index_dir: Path) -> Generation:
     path = current_path(index_dir)
     if path is None or not path.is_dir():
         raise IndexMissing(f"no index in {index_dir}; build it with `python -m index build`")
-    manifest = verify(path)
-    articles = {a["source"]: Article(**a) for a in _read_jsonl(path / "articles.jsonl")}
-    chunks = [Chunk(**c) for c in _read_jsonl(path / "chunks.jsonl")]
-    sentences = [Sentence(**s) for s in _read_jsonl(path / "sentences.jsonl")]
-    chunk_vectors = np.load(path / "chunk_vectors.npy", allow_pickle=False)
-    sentence_vectors = np.load(path / "sentence_vectors.npy", allow_pickle=False)
+    manifest = verify(path)  # before any reader, FAISS's above all, sees a byte
+    try:
+        tables = Tables(path / "tables.sqlite")
+    except sqlite3.DatabaseError as exc:
+        raise IndexCorrupt(f"generation {path.name}: tables.sqlite is unreadable ({exc}); rebuild it") from exc
+    chunk_vectors = np.load(path / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False)
+    sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+    chunks, sentences = tables.chunks, tables.sentences
     if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
         raise IndexCorrupt(f"generation {path.name}: vector and table sizes disagree")
+    chunk_index = None
+    if "chunk_index.faiss" in manifest["files"]:
+        import faiss
+
+        chunk_index = faiss.read_index(str(path / "chunk_index.faiss"))
+        configure(chunk_index, manifest.get("chunk_index"))
+        if chunk_index.ntotal != len(chunks):
+            raise IndexCorrupt(f"generation {path.name}: chunk_index.faiss holds {chunk_index.ntotal} vectors, "
+                               f"not {len(chunks)}")
     return Generation(
         path=path,
         manifest=manifest,
-        articles=articles,
+        articles=tables.articles,
         chunks=chunks,
         sentences=sentences,
+        idf=tables.idf,
         chunk_vectors=chunk_vectors,
         sentence_vectors=sentence_vectors,
         chunk_keywords=KeywordIndex.load(path / "keyword_chunks", len(chunks)),
         sentence_keywords=KeywordIndex.load(path / "keyword_sentences", len(sentences)),
+        chunk_index=chunk_index,
     )

@@ -146,3 +146,14 @@ def _add_trimmed(text: str, start: int, end: int, out: list[tuple[int, int]]) ->
         end -= 1
     if end > start and any(c.isalnum() for c in text[start:end]):
         out.append((start, end))
+
+
+def sentence_words(text: str, language: str) -> set[str]:
+    """Words of a sentence, exact and folded; English ones with their lemma candidates ("signed" -> "sign")."""
+    exact = words(text)
+    found = set(exact) | {fold(w) for w in exact}
+    if language == "en":
+        from .lexicon.english import lemmas
+
+        found |= {lemma for w in list(found) for lemma in lemmas(w)}
+    return found

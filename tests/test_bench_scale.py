@@ -58,20 +58,23 @@ def test_exact_topk_in_blocks_matches_brute_force_and_recall():
     assert recall_at_k(half, q, v, scores[:, -1]) == 0.5
 
 
-def test_small_run_flat_and_hnsw(tmp_path):
-    args = _parse("--sizes", "3000", "--index", "flat", "hnsw", "--queries", "60", "--out", str(tmp_path), "-q")
+def test_small_run_flat_hnsw_and_the_store_index(tmp_path):
+    args = _parse("--sizes", "3000", "--index", "flat", "hnsw", "ivf-sq8", "--queries", "60", "--out", str(tmp_path),
+                  "-q", "--no-model")
     assert args.func is cmd_bench_scale and args.dim == 384
     assert cmd_bench_scale(args) == 0
     rows = json.loads((tmp_path / "bench-scale.json").read_text(encoding="utf-8"))
-    assert [r["index"] for r in rows] == ["flat", "hnsw"]
+    assert [r["index"] for r in rows] == ["flat", "hnsw", "ivf-sq8"]
     for r in rows:
         assert KEYS <= set(r)
         assert r["n_chunks"] == 3000 and r["n_sentences"] == 0
         assert r["build_s"] >= 0 and r["load_s"] > 0 and r["search_p95_ms"] >= r["search_p50_ms"] > 0
         assert r["rss_mb"] is None or r["rss_mb"] > 0
-    flat, hnsw = rows
+    flat, hnsw, store = rows
     assert flat["recall_at_10"] == 1.0 and flat["param"] == "exact"
     assert hnsw["recall_at_10"] >= 0.95 and hnsw["param"].startswith("efSearch=")
+    assert store["recall_at_10"] >= 0.95 and store["param"].startswith("nlist=")
+    assert store["index_mb"] < 0.5 * flat["index_mb"]  # 8-bit codes: a quarter of the floats, plus lists
     md = (tmp_path / "bench-scale.md").read_text(encoding="utf-8")
     assert "n_sentences = 0" in md and "| 3000 | 0 | hnsw |" in md
     assert (tmp_path / "bench-scale.png").stat().st_size > 0

@@ -85,7 +85,7 @@ def run_kill_trial(corpus: Path, base_index: Path, work: Path, mode: str, delay:
             chunk = os.read(proc.stderr.fileno(), 65536)
             if not chunk:
                 return
-            if b"Batches" in chunk:
+            if b"encoding" in chunk:
                 seen_bar.set()
 
     reader = threading.Thread(target=drain, daemon=True)
@@ -181,8 +181,7 @@ def _damaged_copy(small: Config, tmp: Path, rel: str, damage: str) -> Config:
     return small.with_(index_dir=index)
 
 
-GENERATION_FILES = ["articles.jsonl", "chunks.jsonl", "sentences.jsonl", "chunk_vectors.npy",
-                    "sentence_vectors.npy"]
+GENERATION_FILES = ["tables.sqlite", "chunk_vectors.npy", "sentence_vectors.npy"]
 
 
 @pytest.mark.parametrize("damage", ["truncate", "bitflip"])
@@ -226,15 +225,15 @@ def test_cli_refuses_damaged_index_and_build_repairs_it(small, tmp_path):
 
 
 def test_damaged_generation_is_refused_and_rebuilt(small, engine, tmp_path, capsys):
-    config = _damaged_copy(small, tmp_path, "sentences.jsonl", "truncate")
+    config = _damaged_copy(small, tmp_path, "tables.sqlite", "truncate")
     damaged = current_path(config.index_dir).name
     engine = prepare(config, model=engine.model)
     assert engine.generation.name != damaged
-    assert "sentences.jsonl fails its checksum" in capsys.readouterr().err
+    assert "tables.sqlite fails its checksum" in capsys.readouterr().err
 
 
 def test_app_main_exits_cleanly_when_it_cannot_rebuild(small, engine, tmp_path, monkeypatch, capsys):
-    config = _damaged_copy(small, tmp_path, "sentences.jsonl", "bitflip")
+    config = _damaged_copy(small, tmp_path, "tables.sqlite", "bitflip")
     monkeypatch.setenv("INDEX_DIR", str(config.index_dir))
     monkeypatch.setenv("CORPUS_DIR", str(tmp_path / "no-such-corpus"))
     served = []
@@ -313,7 +312,7 @@ def test_app_keeps_old_generation_when_new_one_is_damaged(small, engine, tmp_pat
     # A complete-looking generation with a damaged file becomes CURRENT.
     bad = index / "generations" / (old.generation.name + "-bad")
     shutil.copytree(old.generation.path, bad)
-    (bad / "chunks.jsonl").write_bytes(b"{}\n")
+    (bad / "tables.sqlite").write_bytes(b"{}\n")
     (index / "CURRENT").write_text(bad.name + "\n", encoding="utf-8")
     live = LiveEngine(old)
     assert live.get() is old and live.get() is old  # refused once, old engine kept

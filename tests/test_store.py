@@ -23,7 +23,9 @@ def test_round_trip(tmp_path):
     arts, chunks, sents, cv, sv = _data("a")
     save_generation(tmp_path, arts, chunks, sents, cv, sv, meta={"model_id": "m"})
     gen = load_generation(tmp_path)
-    assert list(gen.articles.values()) == arts and gen.chunks == chunks and gen.sentences == sents
+    assert list(gen.articles.values()) == arts and list(gen.chunks) == chunks and list(gen.sentences) == sents
+    assert gen.chunks[0] == chunks[0] and gen.sentences[-1] == sents[-1] and gen.chunks.row_of(chunks[0].id) == 0
+    assert gen.sentences.in_span(arts[0].source, 0, 7) == (0,) and gen.idf.get("hai") < gen.idf.unseen
     assert np.array_equal(gen.chunk_vectors, cv) and np.array_equal(gen.sentence_vectors, sv)
     assert gen.manifest["model_id"] == "m"
     assert gen.chunk_keywords.top(KeywordQuery.plain("an ninh mang"), 3)[0][0] == 0  # folded match

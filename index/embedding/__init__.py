@@ -33,7 +33,7 @@ _MODELS: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.RLock()
 
 __all__ = ["BACKENDS", "CONVERTER_VERSION", "DEFAULT_BACKEND", "DEFAULT_NAME", "DIM", "PASSAGE_PROMPT",
-           "QUERY_PROMPT", "load_default", "load_model", "model_id", "resolve_backend"]
+           "QUERY_PROMPT", "load_default", "load_model", "model_id", "resolve_backend", "resolve_device"]
 
 
 def _offline() -> None:
@@ -52,30 +52,47 @@ def resolve_backend(config: Config) -> str:
     return backend
 
 
+def resolve_device(config: Config, backend: str) -> str:
+    """"cpu" or "cuda": ``config.device``, where "auto" means cuda when this backend can use one."""
+    device = (config.device or "auto").strip().lower()
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"EMBED_DEVICE must be auto, cpu or cuda, not {config.device!r}")
+    if device != "auto":
+        return device
+    if backend == "torch":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    import onnxruntime as ort
+
+    return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
+
+
 def _load(config: Config, backend: str):
+    device = resolve_device(config, backend)
     if config.model:
         from sentence_transformers import SentenceTransformer
 
         local = Path(config.model).expanduser().exists()
         if local:
             _offline()
-        return SentenceTransformer(config.model, device="cpu", backend=backend, local_files_only=local)
+        return SentenceTransformer(config.model, device=device, backend=backend, local_files_only=local)
     model_dir = ensure_converted(config.cache_dir)
     if backend == "torch":
         _offline()
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True, backend="torch")
+        return SentenceTransformer(str(model_dir), device=device, local_files_only=True, backend="torch")
     from .encoder import OnnxEncoder
 
-    return OnnxEncoder(model_dir, ensure_graph(model_dir, backend))
+    return OnnxEncoder(model_dir, ensure_graph(model_dir, backend), gpu=device == "cuda")
 
 
 def load_model(config: Config | None = None):
     """The embedding model for ``config`` (default: ``Config.from_env()``), cached per process."""
     config = config if config is not None else Config.from_env()
     backend = resolve_backend(config)
-    key = (config.model, backend, str(Path(config.cache_dir).resolve()) if not config.model else "")
+    key = (config.model, backend, str(Path(config.cache_dir).resolve()) if not config.model else "", config.device)
     with _LOCK:
         model = _MODELS.get(key)
         if model is None:

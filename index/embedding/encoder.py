@@ -19,7 +19,7 @@ from .onnx import session
 class OnnxEncoder:
     """``encode(texts, prompt_name="query" | "passage")`` like a ``SentenceTransformer``."""
 
-    def __init__(self, model_dir: Path, onnx_path: Path, threads: int | None = None):
+    def __init__(self, model_dir: Path, onnx_path: Path, threads: int | None = None, gpu: bool = False):
         import threading
 
         from tokenizers import Tokenizer
@@ -30,7 +30,7 @@ class OnnxEncoder:
 
         def load_session() -> None:
             try:
-                loaded["session"] = session(onnx_path, threads)
+                loaded["session"] = session(onnx_path, threads, gpu)
             except BaseException as exc:  # re-raised in the constructing thread
                 loaded["error"] = exc
 

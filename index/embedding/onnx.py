@@ -167,9 +167,11 @@ def quantize(src: Path, dst: Path) -> None:
     )
 
 
-def session(path: Path, threads: int | None = None):
+def session(path: Path, threads: int | None = None, gpu: bool = False):
+    """An onnxruntime session; ``threads`` defaults to OMP_NUM_THREADS, else every core."""
     import onnxruntime as ort
 
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or None
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -179,5 +181,8 @@ def session(path: Path, threads: int | None = None):
     # Idle pool threads sleep instead of spinning: they would steal the CPU from
     # everything else running in the process (torch, the keyword index, the web app).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    providers = ["CPUExecutionProvider"]
+    if gpu and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(str(path), options, providers=providers)
 

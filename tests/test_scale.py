@@ -1,0 +1,156 @@
+"""Archive scale: resumable sharded encoding, the Ray pipeline, the IVF index and its checksum."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fakes import HashEmbedder
+from index import build, load
+from index.answer import answer
+from index.encode import encode_local, plan
+from index.store import IndexCorrupt, current_path, load_generation
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_QUESTIONS = [
+    "Ai ký biên bản ghi nhớ với CISA?",
+    "Hội thảo CLMV được tổ chức ở đâu?",
+    "When was the CLMV workshop held in Hanoi?",
+    "Việt Nam hợp tác với những nước nào về an ninh mạng?",
+    "What is the capital of France?",
+]
+
+
+class Interrupted(Exception):
+    pass
+
+
+class DiesAfter(HashEmbedder):
+    """Encodes ``calls`` batches of texts, then fails as a killed process would."""
+
+    def __init__(self, calls: int):
+        self.calls, self.texts = calls, 0
+
+    def encode(self, sentences, prompt_name=None, **kw):
+        if self.calls == 0:
+            raise Interrupted
+        self.calls -= 1
+        self.texts += len(sentences)
+        return super().encode(sentences, prompt_name, **kw)
+
+
+def test_interrupted_encoding_resumes_with_only_the_unfinished_shards(tmp_path):
+    texts = [f"văn bản số {i} " + "x" * (i % 7) for i in range(50)]
+    shards = plan(tmp_path, "m", texts, shard_size=8)  # 7 shards, the last of 2 texts
+    with pytest.raises(Interrupted):
+        encode_local(DiesAfter(3), texts, shards, 4, False, lambda m: None)
+    assert len(list(shards.folder.glob("shard-*.npy"))) == 3
+    second = DiesAfter(99)
+    vectors, encoded = encode_local(second, texts, shards, 4, False, lambda m: None)
+    assert encoded == second.texts == 50 - 3 * 8
+    assert np.allclose(vectors, HashEmbedder().encode(texts), atol=1e-6)  # in the order of the texts
+    # Another model or other texts never reuse these shards.
+    assert plan(tmp_path, "other", texts, 8).folder != shards.folder
+    assert plan(tmp_path, "m", texts[:-1], 8).folder != shards.folder
+
+
+def test_damaged_shard_is_encoded_again(tmp_path):
+    texts = [f"câu {i}" for i in range(20)]
+    shards = plan(tmp_path, "m", texts, shard_size=8)
+    encode_local(HashEmbedder(), texts, shards, 8, False, lambda m: None)
+    shards.path(1).write_bytes(shards.path(1).read_bytes()[:-9])
+    again = DiesAfter(99)
+    vectors, encoded = encode_local(again, texts, shards, 8, False, lambda m: None)
+    assert encoded == 8 and np.allclose(vectors, HashEmbedder().encode(texts), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def ivf(tmp_path_factory, built, engine):
+    """The project's corpus with the IVF index forced (QA_EXACT_SEARCH_MAX=0), vectors reused."""
+    index = tmp_path_factory.mktemp("ivf") / "index"
+    shutil.copytree(built.index_dir, index)
+    config = built.with_(index_dir=index, exact_search_max=0)
+    result = build(config, progress=False, log=lambda m: None, model=engine.model)
+    assert result.generation and result.embedded == 0  # rebuilt for the index kind, nothing re-encoded
+    return config
+
+
+def test_ivf_index_answers_the_seed_questions_as_exact_search(ivf, engine):
+    approximate = load(ivf, model=engine.model)
+    assert approximate.generation.manifest["chunk_index"]["kind"] == "ivf-sq8"
+    assert approximate.retriever.chunk_index.ntotal == len(approximate.generation.chunks)
+    for question in SEED_QUESTIONS:
+        a, b = answer(engine, question).to_dict(), answer(approximate, question).to_dict()
+        for d in (a, b):
+            d.pop("timings_ms", None)
+        assert a == b, question
+
+
+def test_damaged_ivf_file_is_refused_before_faiss_reads_it(ivf, tmp_path, monkeypatch):
+    import faiss
+
+    index = tmp_path / "index"
+    shutil.copytree(ivf.index_dir, index)
+    target = current_path(index) / "chunk_index.faiss"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    target.write_bytes(bytes(data))
+    read = []
+    monkeypatch.setattr(faiss, "read_index", lambda *a, **k: read.append(a))
+    with pytest.raises(IndexCorrupt, match="chunk_index.faiss fails its checksum"):
+        load_generation(index)
+    assert read == []
+
+
+def test_ray_pipeline_gives_the_local_vectors(engine, tmp_path):
+    pytest.importorskip("ray")
+    from index.encode_ray import encode_ray
+
+    texts = [c.text for c in list(engine.generation.chunks)[:6]] + ["An ninh mạng", "cybersecurity cooperation"]
+    config = engine.config.with_(index_dir=tmp_path, ray_encoders=1, encode_batch_size=3)
+    shards = plan(tmp_path, "ray-test", texts, shard_size=3)
+    import ray
+
+    try:
+        vectors, encoded = encode_ray(texts, shards, config, 384, False, lambda m: None)
+    finally:
+        ray.shutdown()
+    local = engine.model.encode(texts, prompt_name="passage", normalize_embeddings=True, convert_to_numpy=True)
+    cosines = np.sum(vectors * local, axis=1)
+    assert encoded == len(texts) and cosines.min() >= 0.9999, cosines
+    assert len(list(shards.folder.glob("shard-*.npy"))) == 3
+
+
+def test_build_killed_while_encoding_resumes_from_its_shards(built, engine, tmp_path):
+    """SIGKILL a real build once some shards are on disk; the next build encodes only the others."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(built.corpus_dir, corpus)
+    index = tmp_path / "index"
+    env = {**os.environ, "QA_ENCODE_SHARD": "16", "QA_ENCODE_BATCH": "4", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "index", "build", "--corpus", str(corpus), "--out", str(index)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None \
+                and len(list(index.glob(".encode/*/shard-*.npy"))) < 3:
+            time.sleep(0.01)
+        assert proc.poll() is None, "the build finished before it could be killed"
+        proc.kill()
+    finally:
+        proc.wait(timeout=60)
+    assert current_path(index) is None  # nothing half-built became an index
+    done = len(list(index.glob(".encode/*/shard-*.npy")))
+    config = built.with_(corpus_dir=corpus, index_dir=index, encode_shard_size=16, encode_batch_size=4)
+    result = build(config, progress=False, log=lambda m: None, model=engine.model)
+    total = result.chunks + result.sentences
+    assert done >= 3 and result.embedded == total - min(16 * done, total)
+    assert not (index / ".encode").exists()  # shards are dropped once the generation is saved
+    resumed, fresh = load_generation(index), engine.generation
+    assert np.allclose(resumed.sentence_vectors, fresh.sentence_vectors, atol=1e-4)
+    assert np.allclose(resumed.chunk_vectors, fresh.chunk_vectors, atol=1e-4)
