@@ -74,11 +74,17 @@ bench-e2e: install
 	$(PY) -m eval bench
 
 .PHONY: bench-scale
-# bench-scale - vector index flat/hnsw/ivf vs corpus size: build, load, RSS, search, recall@10; synthetic
+# bench-scale - vector index flat/hnsw/ivf/ivf-sq8 vs corpus size: build, load, RSS, search, recall@10; synthetic
 #              vectors, no encoding (eval/out/bench-scale.*). 1M needs ~3.5 GB RAM and ~3.5 GB in /tmp.
 SIZES ?= 10000 100000 1000000
 bench-scale: install
 	$(PY) -m eval bench-scale --sizes $(SIZES)
+
+.PHONY: bench-build
+# bench-build - build encoding throughput, here and on Ray, and the estimate for 10,000 articles
+#               (eval/out/bench-build.*; the XQuAD corpus comes from `make xquad`)
+bench-build: install
+	$(PY) -m eval bench-build
 
 .PHONY: stress
 # stress     - heavy runs: 20+ SIGKILLed builds, 20 clients x 50 questions, 2,000-question memory check,

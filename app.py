@@ -36,6 +36,7 @@ MAX_FILE_SIZE = "1mb"  # the app takes no uploads; keep the limit tight anyway
 MAX_SHOWN_QUESTION = 500  # characters of the question echoed in the chat
 RELATED_SHOWN = 3  # passages offered when the engine abstains
 LOAD_TIMEOUT_S = 900  # a question asked during start-up waits this long for the index
+CORPUS_LIST_MAX = 200  # articles listed in the corpus tab; an archive is summarised by its counts
 
 
 # --------------------------------------------------------------------------- rendering
@@ -191,11 +192,15 @@ def corpus_html(engine) -> str:
     gen = engine.generation
     man = gen.manifest
     counts = man.get("counts", {})
+    listed = gen.articles.first(CORPUS_LIST_MAX)
     rows = "".join(
         f"<tr><td>{esc(a.title)}</td><td>{esc(a.date or '—')}</td><td><code>{esc(a.source)}</code></td>"
         f"<td>{len(a.text):,}</td></tr>"
-        for a in sorted(gen.articles.values(), key=lambda a: a.source)
+        for a in listed
     )
+    if len(gen.articles) > len(listed):
+        rows += f'<tr><td colspan="4">… {len(gen.articles) - len(listed):,} more</td></tr>'
+
     return (
         '<div class="qa-corpus"><table><thead><tr><th>Tiêu đề / Title</th><th>Ngày / Date</th>'
         "<th>Tệp / Source</th><th>Ký tự / Characters</th></tr></thead>"

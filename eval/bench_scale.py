@@ -206,7 +206,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
             f"{meta['queries']} search queries (noisy corpus rows) and as many separate tuning queries.\n\n"
             + table(["chunks", "sentences", "index", "param", "build s", "load s", "RSS MB", "of which index MB",
                      "file MB", "RSS with model MB", "search p50 ms", "search p95 ms", "recall@10"], body)
-            + "\n\nBuild: .npy to searchable index (ivf: k-means on a sample + add), tuning excluded. Param: "
+            + "\n\nBuild: .npy to searchable index (ivf: k-means on a sample + add), tuning excluded except for "
+            "ivf-sq8, timed as the store builds it (train, add, tune nprobe to recall@10 >= 0.97). Param: "
             f"smallest {' / '.join(f'{p} in {v}' for p, v in TUNING.values())} with recall@10 >= {TARGET} on the "
             "tuning queries. Load: sha256 check + `faiss.read_index` (flat: sha256 + `np.load(mmap_mode=\"r\")` + "
             "add, as the store). RSS: VmRSS of a fresh process (it imports the `index` package) right after the "

@@ -1,4 +1,4 @@
-"""Command line: ``python -m eval run|calibrate|xquad|bench|feedback`` (``--help`` on each)."""
+"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|feedback``."""
 from __future__ import annotations
 
 import argparse
@@ -75,9 +75,11 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--log", type=Path, default=None,
                    help="feedback log (default: FEEDBACK_LOG or feedback/feedback.jsonl)")
     f.add_argument("--out", type=Path, default=OUT / "feedback-candidates.jsonl")
-    from .bench_scale import add_parser as add_bench_scale  # numpy only; faiss and index load lazily
+    from .bench_build import add_parser as add_bench_build  # no model or FAISS until run
+    from .bench_scale import add_parser as add_bench_scale
 
     add_bench_scale(sub)
+    add_bench_build(sub)
     return p
 
 
@@ -110,10 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
         args.log = args.log or Config.from_env().feedback_log
         return cmd_feedback(args)
-    if args.command == "bench-scale":
-        from .bench_scale import cmd_bench_scale
-
-        return cmd_bench_scale(args)
+    if args.command in ("bench-scale", "bench-build"):
+        return args.func(args)
     from .bench import cmd_bench
 
     return cmd_bench(args)

@@ -116,6 +116,8 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     names itself with a ``model_id`` attribute (the tests pass a deterministic one).
     """
     config = config or Config.from_env()
+    if config.encode_engine not in ("local", "ray"):
+        raise ValueError(f"QA_ENCODE_ENGINE must be local or ray, not {config.encode_engine!r}")
     t0 = time.perf_counter()
     articles, report = load_corpus(config.corpus_dir)
     for skipped in report.skipped:

@@ -18,6 +18,8 @@ def _config(args) -> Config:  # raises ValueError on a malformed environment var
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         k=getattr(args, "k", None),
+        encode_engine=getattr(args, "engine", None),
+        ray_encoders=getattr(args, "encoders", None),
     )
 
 
@@ -39,8 +41,11 @@ def cmd_build(args) -> int:
         print(f"index up to date: {config.index_dir} ({result.seconds['total']:.1f}s)")
     else:
         reused = f", {len(result.reused_articles)} articles reused" if result.reused_articles else ""
+        kind = read_manifest(config.index_dir).get("chunk_index", {})
+        search = "exact search" if kind.get("kind") == "flat" else \
+            f"IVF-SQ8 index, nlist {kind.get('nlist')}, nprobe {kind.get('nprobe')}"
         print(f"built generation {result.generation} in {config.index_dir}: {result.chunks} chunks, "
-              f"{result.sentences} sentences, {result.embedded} texts encoded{reused} "
+              f"{result.sentences} sentences, {result.embedded} texts encoded{reused}, {search} "
               f"({result.seconds['total']:.1f}s, encoding {result.seconds.get('encode', 0):.1f}s)")
     return EXIT_OK
 
@@ -175,6 +180,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", "--index", dest="index", type=Path,
                    help="index folder (default: .cache/index, env INDEX_DIR)")
     b.add_argument("--force", action="store_true", help="re-embed everything")
+    b.add_argument("--engine", choices=["local", "ray"],
+                   help="where to encode: this process, or Ray Data (a local Ray, or the cluster at RAY_ADDRESS); "
+                        "default: local, env QA_ENCODE_ENGINE")
+    b.add_argument("--encoders", type=int, help="Ray encoder actors (default 2, env QA_RAY_ENCODERS)")
     b.add_argument("--verbose", "-v", action="store_true", help="list every removed boilerplate line")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)

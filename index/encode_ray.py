@@ -40,8 +40,16 @@ def _settings(config: Config) -> dict:
 
 
 def init_ray(config: Config):
-    import ray
+    import logging
 
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("QA_ENCODE_ENGINE=ray needs Ray Data: pip install 'ray[data]==2.60.0'") from exc
+
+    # Our own progress bar counts texts; Ray Data's per-operator bars and logs would bury it.
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    ray.data.DataContext.get_current().enable_progress_bars = False
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
         env = {"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}}

@@ -143,6 +143,7 @@ class ArticleTable(Mapping):
         self._db = db
         self._get = lru_cache(maxsize=1024)(self._fetch)
         self._len = db.one("SELECT COUNT(*) FROM articles")[0]
+        self._languages: frozenset[str] | None = None
 
     def _fetch(self, source: str) -> Article | None:
         found = self._db.one("SELECT source, title, date, text, checksum, language FROM articles WHERE source = ?",
@@ -158,11 +159,19 @@ class ArticleTable(Mapping):
     def __iter__(self) -> Iterator[str]:
         return iter([s for (s,) in self._db.all("SELECT source FROM articles ORDER BY source")])
 
+    def first(self, n: int) -> list[Article]:
+        """The first ``n`` articles by source, for listings that must stay short."""
+        return [Article(*row) for row in self._db.all(
+            "SELECT source, title, date, text, checksum, language FROM articles ORDER BY source LIMIT ?", (n,))]
+
     def __len__(self) -> int:
         return self._len
 
     def languages(self) -> frozenset[str]:
-        return frozenset(lang for (lang,) in self._db.all("SELECT DISTINCT language FROM articles"))
+        """The articles' languages; read once, every question asks."""
+        if self._languages is None:
+            self._languages = frozenset(lang for (lang,) in self._db.all("SELECT DISTINCT language FROM articles"))
+        return self._languages
 
 
 class WordIdf:

@@ -1,6 +1,7 @@
 """Archive scale: resumable sharded encoding, the Ray pipeline, the IVF index and its checksum."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -154,3 +155,16 @@ def test_build_killed_while_encoding_resumes_from_its_shards(built, engine, tmp_
     resumed, fresh = load_generation(index), engine.generation
     assert np.allclose(resumed.sentence_vectors, fresh.sentence_vectors, atol=1e-4)
     assert np.allclose(resumed.chunk_vectors, fresh.chunk_vectors, atol=1e-4)
+
+
+def test_bench_build_estimates_an_archive(built, tmp_path):
+    from eval.cli import main as eval_main
+
+    assert eval_main(["bench-build", "--corpus", str(built.corpus_dir), "--engines", "local",
+                      "--out", str(tmp_path), "-q"]) == 0
+    report = json.loads((tmp_path / "bench-build.json").read_text(encoding="utf-8"))
+    (row,) = report["rows"]
+    assert report["meta"]["articles"] == 5 and row["texts"] > 5 * 10
+    assert 0 < row["hours_10k_no_sentence_vectors"] < row["hours_10k"]
+    assert row["hours_10k"] == pytest.approx(10_000 / 5 * row["seconds"] / 3600)
+    assert "hours for 10,000 articles" in (tmp_path / "bench-build.md").read_text(encoding="utf-8")
