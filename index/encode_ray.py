@@ -47,9 +47,6 @@ def init_ray(config: Config):
     except ImportError as exc:
         raise RuntimeError("QA_ENCODE_ENGINE=ray needs Ray Data: pip install 'ray[data]==2.60.0'") from exc
 
-    # Our own progress bar counts texts; Ray Data's per-operator bars and logs would bury it.
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
-    ray.data.DataContext.get_current().enable_progress_bars = False
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
         env = {"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}}
@@ -59,6 +56,9 @@ def init_ray(config: Config):
         else:
             ray.init(num_cpus=max(1, config.ray_encoders), include_dashboard=False, log_to_driver=False,
                      runtime_env=env, logging_level="ERROR")
+    # Our own progress bar counts texts; Ray Data's per-operator bars would bury it.
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
 
 
