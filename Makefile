@@ -86,6 +86,12 @@ bench-scale: install
 bench-build: install
 	$(PY) -m eval bench-build
 
+.PHONY: bench-store
+# bench-store - a whole synthetic generation (100k and 1M passages) saved, loaded and queried through the
+#               store's own code: disk, load time, RSS, answer time without encoding (eval/out/bench-store.*)
+bench-store: install
+	$(PY) -m eval bench-store
+
 .PHONY: stress
 # stress     - heavy runs: 20+ SIGKILLed builds, 20 clients x 50 questions, 2,000-question memory check,
 #              long fuzzing (summary in eval/out/stress.json); hard cap 15 minutes per part

@@ -1,4 +1,4 @@
-"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|feedback``."""
+"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|bench-store|near-miss|calibration-plot|feedback``."""
 from __future__ import annotations
 
 import argparse
@@ -77,9 +77,15 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--out", type=Path, default=OUT / "feedback-candidates.jsonl")
     from .bench_build import add_parser as add_bench_build  # no model or FAISS until run
     from .bench_scale import add_parser as add_bench_scale
+    from .bench_store import add_parser as add_bench_store
+    from .calibration_plot import add_parser as add_calibration_plot
+    from .near_miss import add_parser as add_near_miss
 
     add_bench_scale(sub)
     add_bench_build(sub)
+    add_bench_store(sub)
+    add_near_miss(sub)
+    add_calibration_plot(sub)
     return p
 
 
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.log = args.log or Config.from_env().feedback_log
         return cmd_feedback(args)
-    if args.command in ("bench-scale", "bench-build"):
+    if args.command in ("bench-scale", "bench-build", "bench-store", "near-miss", "calibration-plot"):
         return args.func(args)
     from .bench import cmd_bench
 

@@ -71,7 +71,9 @@ class PipelineSystem:
     def __init__(self, engine: Engine, name: str, cache: CachedEmbedder):
         self.engine, self.name, self.cache = engine, name, cache
         self.config = engine.config.with_(retrieval=RETRIEVAL[name])
-        self.free = self.config.with_(abstain_threshold=NO_ABSTENTION, abstain_threshold_en=NO_ABSTENTION)
+        # What would be quoted with no abstention: no hand threshold, and a learned probability >= 0 always passes.
+        self.free = self.config.with_(abstain_threshold=NO_ABSTENTION, abstain_threshold_en=NO_ABSTENTION,
+                                      answer_threshold=0.0)
         self._chunks_by_source: dict[str, list] = {}
         for c in engine.generation.chunks:
             self._chunks_by_source.setdefault(c.source, []).append(c)

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -13,6 +17,7 @@ from .text import keyword_tokens
 # bm25s logs an info line for every empty query; questions made only of
 # punctuation are legitimate input here.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+VOCAB_JSON, VOCAB_DB = "vocab.index.json", "vocab.sqlite"
 
 
 def top_rows(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
@@ -24,6 +29,54 @@ def top_rows(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
     rows = rows[np.argsort(-scores[rows], kind="stable")]
     return [(int(r), float(scores[r])) for r in rows if scores[r] > 0]
 
+
+
+class SqliteVocabulary(Mapping):
+    """bm25s's token -> id map, read per query token from SQLite.
+
+    With folded bigrams the vocabulary has millions of entries at archive size;
+    as a Python dict it would cost gigabytes and seconds at every start.
+    """
+
+    def __init__(self, path: Path):
+        uri = f"file:{Path(path).resolve().as_posix()}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._id = lru_cache(maxsize=65536)(self._fetch)
+
+    @staticmethod
+    def write(path: Path, vocabulary: dict) -> None:
+        db = sqlite3.connect(path)
+        try:
+            db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                             "CREATE TABLE vocab (token TEXT PRIMARY KEY, id INTEGER) WITHOUT ROWID;")
+            db.executemany("INSERT INTO vocab VALUES (?, ?)", vocabulary.items())
+            db.commit()
+        finally:
+            db.close()
+
+    def _fetch(self, token: str) -> int | None:
+        with self._lock:
+            found = self._db.execute("SELECT id FROM vocab WHERE token = ?", (token,)).fetchone()
+        return None if found is None else found[0]
+
+    def __getitem__(self, token: str) -> int:
+        found = self._id(token) if isinstance(token, str) else None
+        if found is None:
+            raise KeyError(token)
+        return found
+
+    def __contains__(self, token) -> bool:
+        return isinstance(token, str) and self._id(token) is not None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM vocab").fetchone()[0]
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            tokens = [t for (t,) in self._db.execute("SELECT token FROM vocab")]
+        return iter(tokens)
 
 
 class KeywordIndex:
@@ -42,12 +95,15 @@ class KeywordIndex:
         return cls(bm25, len(texts))
 
     def save(self, folder: Path) -> None:
-        # bm25s writes JSON and .npy files with allow_pickle=False.
+        # bm25s writes JSON and .npy files with allow_pickle=False; its vocabulary goes to SQLite.
         self.bm25.save(str(folder), show_progress=False)
+        (Path(folder) / VOCAB_JSON).unlink()
+        SqliteVocabulary.write(Path(folder) / VOCAB_DB, self.bm25.vocab_dict)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> "KeywordIndex":
-        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True)
+        bm25 = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=True, load_vocab=False, show_progress=False)
+        bm25.vocab_dict = SqliteVocabulary(Path(folder) / VOCAB_DB)
         return cls(bm25, size)
 
     def _scores(self, tokens: list[str]) -> np.ndarray:

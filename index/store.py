@@ -8,7 +8,7 @@ Layout of ``index_dir``::
         tables.sqlite            articles, chunks, sentences, sentence word counts (read on demand)
         chunk_vectors.npy sentence_vectors.npy   float32, memory-mapped at load
         chunk_index.faiss        only above Config.exact_search_max chunks: the IVF index
-        keyword_chunks/ keyword_sentences/   bm25s files (JSON + npy, memory-mapped)
+        keyword_chunks/ keyword_sentences/   bm25s: score matrix (npy, memory-mapped), vocab.sqlite
 
 A generation is written to a temporary folder, fsynced, renamed into
 ``generations/`` and only then made current, so a crash at any point leaves the
@@ -36,7 +36,7 @@ from .types import Article, Chunk, Sentence
 from .vector_index import configure
 
 FORMAT = "cited-news-qa-index"
-FORMAT_VERSION = 2  # 2: SQLite tables, memory-mapped vectors, optional FAISS IVF file
+FORMAT_VERSION = 3  # 2: SQLite tables, memory-mapped vectors, FAISS IVF file; 3: bm25s vocabulary in SQLite
 KEEP_GENERATIONS = 2
 
 

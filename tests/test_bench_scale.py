@@ -90,3 +90,19 @@ def test_missing_faiss_is_a_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss -> ImportError
     assert cmd_bench_scale(_parse("--sizes", "1000", "--out", str(tmp_path))) == 2
     assert "FAISS" in capsys.readouterr().err
+
+
+def test_bench_store_serves_a_synthetic_generation(tmp_path):
+    from eval.bench_store import synthetic
+    from eval.cli import main as eval_main
+
+    articles, chunks, sentences, cv, sv = synthetic(400)
+    text = {a.source: a.text for a in articles}
+    assert len(chunks) == 400 and len(sentences) == 800 and cv.shape == (400, 384) and sv.shape == (800, 384)
+    assert all(text[c.source][c.start:c.end] == c.text for c in chunks)
+    assert all(text[s.source][s.start:s.end] == s.text and s.id == i for i, s in enumerate(sentences))
+    assert eval_main(["bench-store", "--sizes", "2000", "--questions", "30", "--out", str(tmp_path), "-q"]) == 0
+    (row,) = json.loads((tmp_path / "bench-store.json").read_text(encoding="utf-8"))["rows"]
+    assert row["n_chunks"] == 2000 and row["vector_index"]["kind"] == "flat" and row["load_s"] > 0
+    assert row["right_article"] >= 0.9  # the questions are a sentence's own words near its passage
+    assert row["answer_p95_ms"] >= row["answer_p50_ms"] > 0

@@ -131,3 +131,15 @@ def test_every_gold_span_is_in_the_cleaned_article():
         assert q.source in texts, f"{q.id}: unknown source {q.source}"
         missing += [(q.id, a) for a in q.answers if a not in texts[q.source]]
     assert not missing, f"gold spans not verbatim in the cleaned text: {missing}"
+
+
+def test_reliability_bins_hold_equal_counts_and_their_accuracy():
+    import numpy as np
+
+    from eval.calibration_plot import reliability
+
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])
+    correct = np.array([0, 0, 0, 1, 1, 1, 1, 0], dtype=float)
+    bins = reliability(scores, correct, 2)
+    assert [b["n"] for b in bins] == [4, 4]
+    assert bins[0] == {"score": 0.25, "correct": 0.25, "n": 4} and bins[1]["correct"] == 0.75
