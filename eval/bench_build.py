@@ -9,7 +9,6 @@ archive of ``--articles`` articles of the same shape, with and without sentence 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -23,7 +22,7 @@ from index.config import Config
 from index.corpus import load_corpus
 from index.encode import encode_local, plan
 
-from .report import fmt, table
+from .report import fmt, table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "out"
@@ -102,10 +101,7 @@ def cmd_bench_build(args) -> int:
           + "\n\nEstimate: this corpus's encoding time scaled by article count (same shape of article). "
             "\"Passages only\" is the build without sentence vectors: the passages encoded alone (Ray: the "
             "same share of its time as here).\n")
-    (out := Path(args.out)).mkdir(parents=True, exist_ok=True)
-    (out / "bench-build.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1), encoding="utf-8")
-    (out / "bench-build.md").write_text(md, encoding="utf-8")
-    print(md)
+    write_report(args.out, "bench-build", {"meta": meta, "rows": rows}, md)
     return 0
 
 

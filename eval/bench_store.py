@@ -25,7 +25,7 @@ import numpy as np
 
 from .bench_scale import _rss_mb, vector_blocks
 from .metrics import percentiles
-from .report import fmt, table
+from .report import fmt, table, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "eval" / "out"
@@ -194,10 +194,7 @@ def cmd_bench_store(args) -> int:
           + "\n\nLoad: `index.load` in a fresh process (sha256 of every file, SQLite, memory maps, FAISS), "
             "no embedding model (RSS without it; the model adds about 830 MB). Answer: search + extraction "
             "of `index.answer.answer`, the query vector given (encoding excluded), one FAISS thread.\n")
-    (out := Path(args.out)).mkdir(parents=True, exist_ok=True)
-    (out / "bench-store.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1), encoding="utf-8")
-    (out / "bench-store.md").write_text(md, encoding="utf-8")
-    print(md)
+    write_report(args.out, "bench-store", {"meta": meta, "rows": rows}, md)
     return 0
 
 

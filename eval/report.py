@@ -20,6 +20,17 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def write_report(out: Path, name: str, data, md: str) -> None:
+    """``<name>.json`` and ``<name>.md`` in ``out`` (created), and the markdown on stdout."""
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    (out / f"{name}.md").write_text(md, encoding="utf-8")
+    print(md)
+
+
 def _get(d: dict | None, *keys):
     for k in keys:
         if d is None:
