@@ -60,7 +60,7 @@ class Config:
                                  "passages searched exactly; above, an IVF index (exact p50 was 14 ms at 100k)")
     ann_recall: float = knob(0.97, "QA_ANN_RECALL", "recall@10 against exact search the IVF index is tuned to")
     sentence_search_max: int = knob(60_000, "QA_SENTENCE_SEARCH_MAX",
-                                    "corpus-wide sentence vector search up to this many sentences (RAM)")
+                                    "corpus-wide sentence search (vectors in RAM, BM25) up to this many sentences")
     faiss_threads: int = knob(1, "QA_FAISS_THREADS", "FAISS threads per search (one query is too small to split)")
 
     # Cross-lingual matching through the English<->Vietnamese lexicon (index/data).

@@ -57,10 +57,10 @@ class Retriever:
         # busy two threads made a search ~55x slower (eval bench-scale).
         faiss.omp_set_num_threads(config.faiss_threads)
         self.chunk_index = generation.chunk_index or flat_index(generation.chunk_vectors)
-        # Corpus-wide sentence search keeps every sentence vector in memory: only for small corpora.
-        sentences = generation.sentences
-        self.sentence_index = flat_index(generation.sentence_vectors) \
-            if len(sentences) <= config.sentence_search_max else None
+        # Corpus-wide sentence search (every sentence vector in memory, a BM25 pass over every
+        # sentence) is for small corpora; in an archive the passages' sentences are the candidates.
+        self.corpus_wide_sentences = len(generation.sentences) <= config.sentence_search_max
+        self.sentence_index = flat_index(generation.sentence_vectors) if self.corpus_wide_sentences else None
         self.idf = generation.idf
         self.unseen_idf = generation.idf.unseen
         self.words_of = lru_cache(maxsize=65536)(self._words_of)
@@ -112,7 +112,9 @@ class Retriever:
         ]
 
     def sentences(self, query: KeywordQuery, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
-        """Best sentence rows by dense similarity and by keywords, searched corpus-wide."""
-        dense = [r for r, _ in search(self.sentence_index, query_vector, n)] if self.sentence_index else []
+        """Best sentence rows by dense similarity and by keywords, searched corpus-wide (small corpora only)."""
+        if not self.corpus_wide_sentences:
+            return [], []
+        dense = [r for r, _ in search(self.sentence_index, query_vector, n)]
         keyword = [r for r, _ in self.generation.sentence_keywords.top(query, n)]
         return dense, keyword

@@ -17,6 +17,7 @@ it is parsed; FAISS's own reader sees ``chunk_index.faiss`` only after that.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -38,6 +39,8 @@ from .vector_index import configure
 FORMAT = "cited-news-qa-index"
 FORMAT_VERSION = 3  # 2: SQLite tables, memory-mapped vectors, FAISS IVF file; 3: bm25s vocabulary in SQLite
 KEEP_GENERATIONS = 2
+STAMPS = "verified.json"  # size, mtime and digest of the files that passed; not part of the manifest
+STAMP_MIN_BYTES = 16 << 20  # smaller files are cheaper to hash than to trust
 
 
 class StoreError(Exception):
@@ -172,8 +175,23 @@ def _prune(index_dir: Path, keep: str) -> None:
             shutil.rmtree(index_dir / "generations" / old, ignore_errors=True)
 
 
+def _read_stamps(path: Path) -> dict:
+    try:
+        stamps = json.loads((path / STAMPS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
+
+
 def verify(path: Path) -> dict:
-    """The manifest of the generation at ``path`` after checking every file it lists."""
+    """The manifest of the generation at ``path`` after checking every file it lists.
+
+    A large file whose size and modification time are those recorded when it last
+    passed (``verified.json``) is not hashed again: at a million passages hashing
+    7 GB took most of the start-up. Any write to a file changes its stamp and
+    brings the full check back; FAISS files are always hashed, because FAISS's own
+    reader must only ever see verified bytes.
+    """
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -185,14 +203,25 @@ def verify(path: Path) -> dict:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise IndexCorrupt(f"generation {path.name}: manifest lists no files")
+    stamps = _read_stamps(path)
+    fresh = {}
     for rel, digest in files.items():
         file = (path / rel).resolve()
         if path.resolve() not in file.parents:
             raise IndexCorrupt(f"generation {path.name}: manifest names a file outside it: {rel}")
         if not file.is_file():
             raise IndexCorrupt(f"generation {path.name}: {rel} is missing")
+        st = file.stat()
+        stamp = [st.st_size, st.st_mtime_ns, digest]
+        if st.st_size >= STAMP_MIN_BYTES and not rel.endswith(".faiss") and stamps.get(rel) == stamp:
+            fresh[rel] = stamp
+            continue
         if sha256_file(file) != digest:
             raise IndexCorrupt(f"generation {path.name}: {rel} fails its checksum (truncated or modified)")
+        fresh[rel] = stamp
+    if fresh != stamps:
+        with contextlib.suppress(OSError):  # a read-only index is verified in full every time
+            atomic_write_text(path / STAMPS, json.dumps(fresh))
     return manifest
 
 

@@ -78,3 +78,36 @@ def test_new_generation_switches_and_old_ones_are_pruned(tmp_path):
     paths = [save_generation(tmp_path, *_data(t), meta={}) for t in "abc"]
     assert load_generation(tmp_path).path == paths[-1]
     assert sorted(p.name for p in (tmp_path / "generations").iterdir()) == sorted(p.name for p in paths[-2:])
+
+
+def test_verified_large_files_are_not_hashed_again_until_they_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "STAMP_MIN_BYTES", 0)  # every file counts as large here
+    path = save_generation(tmp_path, *_data("a"), meta={})
+    load_generation(tmp_path)  # full check; stamps written
+    hashed = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    load_generation(tmp_path)
+    assert hashed == []
+    target = path / "sentence_vectors.npy"
+    data = target.read_bytes()
+    target.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, new mtime
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.npy fails its checksum"):
+        load_generation(tmp_path)
+    assert hashed == ["sentence_vectors.npy"]
+
+
+def test_faiss_files_are_always_hashed(tmp_path, monkeypatch):
+    import faiss
+
+    monkeypatch.setattr(store, "STAMP_MIN_BYTES", 0)
+    arts, chunks, sents, cv, sv = _data("a")
+    index = faiss.IndexFlatIP(cv.shape[1])
+    index.add(cv)
+    save_generation(tmp_path, arts, chunks, sents, cv, sv, meta={}, chunk_index=index)
+    load_generation(tmp_path)
+    hashed = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    assert load_generation(tmp_path).chunk_index.ntotal == 1
+    assert hashed == ["chunk_index.faiss"]
