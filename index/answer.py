@@ -88,7 +88,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     threshold = config.threshold(q.language)
     scorer = engine.scorer if config.rerank_model != "none" else None
     if scorer is not None and scored:
-        scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates)
+        scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates, config.cross_lingual_shift)
         threshold = scorer.threshold if config.answer_threshold < 0 else config.answer_threshold
     quotes = []
     if scored and scored[0].score >= threshold:

@@ -59,3 +59,16 @@ def test_rerank_model_none_turns_the_scorer_off(fake_engine):
     engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("no such text"), only_cross(0.5)))
     assert engine.config.rerank_model == "none"
     assert not answer(engine, INTERNET).abstained  # the hand-made score and its threshold decide
+
+
+def test_cross_lingual_shift_lifts_only_questions_in_another_language(fake_engine):
+    """A combiner reading only the sentence cosine: the shift raises English questions' scores by weight x shift."""
+    only_cosine = Combiner(weights=tuple(1.0 if f == "sentence" else 0.0 for f in FEATURES), bias=0.0,
+                           threshold=0.0, meta={})
+    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only_cosine),
+                     config=fake_engine.config.with_(rerank_model=""))
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    for question, moves in ((INTERNET, False), ("How many people in Vietnam use the internet?", True)):
+        plain = answer(engine, question).to_dict()["best_score"]
+        shifted = answer(engine, question, config=engine.config.with_(cross_lingual_shift=0.5)).to_dict()["best_score"]
+        assert logit(shifted) - logit(plain) == pytest.approx(0.5 if moves else 0.0, abs=2e-3), question  # best_score has 4 decimals
