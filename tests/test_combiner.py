@@ -66,7 +66,7 @@ def test_cross_lingual_shift_lifts_only_questions_in_another_language(fake_engin
     only_cosine = Combiner(weights=tuple(1.0 if f == "sentence" else 0.0 for f in FEATURES), bias=0.0,
                            threshold=0.0, meta={})
     engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only_cosine),
-                     config=fake_engine.config.with_(rerank_model=""))
+                     config=fake_engine.config.with_(rerank_model="", cross_lingual_shift=0.0))
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
     for question, moves in ((INTERNET, False), ("How many people in Vietnam use the internet?", True)):
         plain = answer(engine, question).to_dict()["best_score"]
