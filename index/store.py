@@ -24,6 +24,7 @@ import sqlite3
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def verify(path: Path) -> dict:
     if not isinstance(files, dict) or not files:
         raise IndexCorrupt(f"generation {path.name}: manifest lists no files")
     stamps = _read_stamps(path)
-    fresh = {}
+    fresh, to_hash = {}, []
     for rel, digest in files.items():
         file = (path / rel).resolve()
         if path.resolve() not in file.parents:
@@ -212,13 +213,15 @@ def verify(path: Path) -> dict:
         if not file.is_file():
             raise IndexCorrupt(f"generation {path.name}: {rel} is missing")
         st = file.stat()
-        stamp = [st.st_size, st.st_mtime_ns, digest]
-        if st.st_size >= STAMP_MIN_BYTES and not rel.endswith(".faiss") and stamps.get(rel) == stamp:
-            fresh[rel] = stamp
-            continue
-        if sha256_file(file) != digest:
+        fresh[rel] = [st.st_size, st.st_mtime_ns, digest]
+        if st.st_size < STAMP_MIN_BYTES or rel.endswith(".faiss") or stamps.get(rel) != fresh[rel]:
+            to_hash.append((rel, file, digest))
+    # hashlib releases the GIL on large reads: files are hashed on every core at once.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        digests = list(pool.map(lambda item: sha256_file(item[1]), to_hash))
+    for (rel, _, digest), found in zip(to_hash, digests):
+        if found != digest:
             raise IndexCorrupt(f"generation {path.name}: {rel} fails its checksum (truncated or modified)")
-        fresh[rel] = stamp
     if fresh != stamps:
         with contextlib.suppress(OSError):  # a read-only index is verified in full every time
             atomic_write_text(path / STAMPS, json.dumps(fresh))
