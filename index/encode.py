@@ -60,7 +60,8 @@ def load_shard(plan: Plan, shard: int, dim: int | None) -> np.ndarray | None:
 
 def save_shard(plan: Plan, shard: int, vectors: np.ndarray) -> None:
     plan.folder.mkdir(parents=True, exist_ok=True)
-    tmp = plan.path(shard).with_suffix(f".tmp-{os.getpid()}.npy")
+    # Hidden and without the .npy suffix: a half-written shard never looks like a finished one.
+    tmp = plan.folder / f".{plan.path(shard).name}.tmp-{os.getpid()}"
     with open(tmp, "wb") as f:
         np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
         f.flush()
