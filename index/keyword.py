@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +11,7 @@ import bm25s
 import numpy as np
 
 from .query import KeywordQuery
+from .tables import ReadOnlyDb
 from .text import keyword_tokens
 
 # bm25s logs an info line for every empty query; questions made only of
@@ -39,9 +39,7 @@ class SqliteVocabulary(Mapping):
     """
 
     def __init__(self, path: Path):
-        uri = f"file:{Path(path).resolve().as_posix()}?mode=ro&immutable=1"
-        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        self._lock = threading.Lock()
+        self._db = ReadOnlyDb(path)
         self._id = lru_cache(maxsize=65536)(self._fetch)
 
     @staticmethod
@@ -56,8 +54,7 @@ class SqliteVocabulary(Mapping):
             db.close()
 
     def _fetch(self, token: str) -> int | None:
-        with self._lock:
-            found = self._db.execute("SELECT id FROM vocab WHERE token = ?", (token,)).fetchone()
+        found = self._db.one("SELECT id FROM vocab WHERE token = ?", (token,))
         return None if found is None else found[0]
 
     def __getitem__(self, token: str) -> int:
@@ -70,13 +67,10 @@ class SqliteVocabulary(Mapping):
         return isinstance(token, str) and self._id(token) is not None
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM vocab").fetchone()[0]
+        return self._db.one("SELECT COUNT(*) FROM vocab")[0]
 
     def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            tokens = [t for (t,) in self._db.execute("SELECT token FROM vocab")]
-        return iter(tokens)
+        return iter([t for (t,) in self._db.all("SELECT token FROM vocab")])
 
 
 class KeywordIndex:

@@ -56,7 +56,8 @@ class Retriever:
         # One query is too small to split across cores, and with the other core
         # busy two threads made a search ~55x slower (eval bench-scale).
         faiss.omp_set_num_threads(config.faiss_threads)
-        self.chunk_index = generation.chunk_index or flat_index(generation.chunk_vectors)
+        self.chunk_index = generation.chunk_index if generation.chunk_index is not None \
+            else flat_index(generation.chunk_vectors)
         # Corpus-wide sentence search (every sentence vector in memory, a BM25 pass over every
         # sentence) is for small corpora; in an archive the passages' sentences are the candidates.
         self.corpus_wide_sentences = len(generation.sentences) <= config.sentence_search_max

@@ -57,7 +57,7 @@ def write_tables(path: Path, articles: Iterable[Article], chunks: Iterable[Chunk
         db.close()
 
 
-class _Db:
+class ReadOnlyDb:
     """One read-only connection shared by the threads of the app; SQLite calls are serialised."""
 
     def __init__(self, path: Path):
@@ -80,7 +80,7 @@ class _Db:
 class RowTable:
     """``table[row]`` -> Chunk or Sentence, ``len(table)``, iteration in row order."""
 
-    def __init__(self, db: _Db, name: str, kind: type):
+    def __init__(self, db: ReadOnlyDb, name: str, kind: type):
         self._db, self._name, self._kind = db, name, kind
         self._columns = "id, source, text, start, \"end\"" if kind is Chunk else \
             "row, source, chunk_id, text, start, \"end\""
@@ -113,7 +113,7 @@ class RowTable:
 
 
 class ChunkTable(RowTable):
-    def __init__(self, db: _Db):
+    def __init__(self, db: ReadOnlyDb):
         super().__init__(db, "chunks", Chunk)
         self.row_of = lru_cache(maxsize=CACHE_ROWS)(self._row_of)
 
@@ -125,7 +125,7 @@ class ChunkTable(RowTable):
 
 
 class SentenceTable(RowTable):
-    def __init__(self, db: _Db):
+    def __init__(self, db: ReadOnlyDb):
         super().__init__(db, "sentences", Sentence)
         self.in_span = lru_cache(maxsize=CACHE_ROWS)(self._in_span)
 
@@ -139,7 +139,7 @@ class SentenceTable(RowTable):
 class ArticleTable(Mapping):
     """source -> Article, read on demand (the text of a million articles stays on disk)."""
 
-    def __init__(self, db: _Db):
+    def __init__(self, db: ReadOnlyDb):
         self._db = db
         self._get = lru_cache(maxsize=1024)(self._fetch)
         self._len = db.one("SELECT COUNT(*) FROM articles")[0]
@@ -177,7 +177,7 @@ class ArticleTable(Mapping):
 class WordIdf:
     """IDF of a word over the sentences, looked up per question word: ``idf.get(word, default)``."""
 
-    def __init__(self, db: _Db, n_sentences: int):
+    def __init__(self, db: ReadOnlyDb, n_sentences: int):
         self._db = db
         self.n = n_sentences
         self.unseen = math.log((n_sentences + 1) / 0.5)
@@ -196,7 +196,7 @@ class Tables:
     """The open tables of one generation."""
 
     def __init__(self, path: Path):
-        self._db = _Db(path)
+        self._db = ReadOnlyDb(path)
         self.articles = ArticleTable(self._db)
         self.chunks = ChunkTable(self._db)
         self.sentences = SentenceTable(self._db)
