@@ -131,7 +131,7 @@ def _serve(spec: dict) -> dict:
     vectors = {q["text"]: np.asarray(q["vector"], dtype=np.float32) for q in questions}
     from index.store import STAMPS, current_path
 
-    config = Config.from_env(index_dir=folder, rerank_model="none")
+    config = Config.from_env(index_dir=folder, scorer="hand")
     (current_path(folder) / STAMPS).unlink(missing_ok=True)  # the first start after a build hashes everything
     base, t = _rss_mb(), time.perf_counter()
     engine = load(config, model=FixedVectors(vectors))

@@ -86,10 +86,13 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
         q = replace(q, language=language)
     hits, scored, t_embed, t_search = _candidates(engine, q, config, t0)
     threshold = config.threshold(q.language)
-    scorer = engine.scorer if config.rerank_model != "none" else None
+    scorer = engine.scorer if config.scorer == "learned" else None
     if scorer is not None and scored:
-        scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates, config.cross_lingual_shift)
-        threshold = scorer.threshold if config.answer_threshold < 0 else config.answer_threshold
+        scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates, config.cross_lingual_shift,
+                                cross=config.rerank_model != "none",
+                                coverage_shift=config.cross_lingual_coverage_shift,
+                                unaccented_shift=config.unaccented_shift)
+        threshold = scorer.threshold(scored[0]) if config.answer_threshold < 0 else config.answer_threshold
     quotes = []
     if scored and scored[0].score >= threshold:
         quote = build_quote(scored, engine.retriever, q, config)

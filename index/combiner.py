@@ -1,17 +1,17 @@
-"""The learned answer-sentence scorer: a cross-encoder, combined with the hand-made features.
+"""The learned answer-sentence scorer: a logistic regression over the candidates' features.
 
-The cross-encoder (``rerank.py``) reads the question and a candidate sentence
-together. Its logit alone forgets what the bi-encoder knows across languages,
-so a logistic regression combines it with the features the pipeline already
-computes (sentence and passage cosines, word coverage through the lexicon, a
-span of the asked type) into the probability that the sentence answers the
+The pipeline's features (sentence and passage cosines, word coverage through
+the lexicon, a span of the asked type) and, when ``RERANK_MODEL`` names one,
+the logit of a cross-encoder (``rerank.py``) that reads the question and the
+sentence together, become the probability that the sentence answers the
 question. Both the weights and the abstention threshold are fitted on held-out
 SQuAD articles (``scripts/fit_combiner.py``), never on the corpus under
-evaluation. The weights are fitted to our cross-encoder's logits. They lean on
-the sentence cosine, which runs lower between languages, so a question and a
-sentence in different languages get ``Config.cross_lingual_shift`` added to
-their cosines first. The scorer is off by default (README, "The learned answer
-scorer").
+evaluation. The weights lean on the sentence cosine, which runs lower between
+languages, as does the word coverage, so a question and a sentence in different
+languages get ``Config.cross_lingual_shift`` added to their cosines and
+``Config.cross_lingual_coverage_shift`` to their coverage first (both measured
+on the XQuAD dev part). It is the default scorer, without the cross-encoder
+unless ``RERANK_MODEL`` names one (README, "The learned answer scorer").
 """
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ import numpy as np
 from .extract import Scored
 from .question import Question
 from .retrieve import Retriever
+from .text import has_diacritics
 
 FEATURES = ("sentence", "coverage", "passage", "typed", "cross")
+COMBINER_FILE = "combiner.json"
 
 
 def features(scored: list[Scored], logits: np.ndarray, typed_question: bool) -> np.ndarray:
@@ -50,57 +52,118 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int
 
 @dataclass(frozen=True)
 class Combiner:
+    """A logistic regression over some of ``FEATURES`` and the threshold its probability answers at."""
+
     weights: tuple[float, ...]
     bias: float
     threshold: float  # answer when the best probability reaches it
     meta: dict
+    features: tuple[str, ...] = FEATURES
 
     @classmethod
-    def load(cls, path: Path) -> "Combiner":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES:
-            raise ValueError(f"{path}: features {data['features']} are not {list(FEATURES)}; refit it")
-        return cls(tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), data.get("meta", {}))
+    def from_dict(cls, data: dict, where: str) -> "Combiner":
+        names = tuple(data.get("features", FEATURES))
+        if not set(names) <= set(FEATURES) or len(data["weights"]) != len(names):
+            raise ValueError(f"{where}: features {list(names)} are not a subset of {list(FEATURES)} "
+                             f"with one weight each; refit it")
+        return cls(tuple(map(float, data["weights"])), float(data["bias"]), float(data["threshold"]),
+                   data.get("meta", {}), names)
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "weights": list(self.weights), "bias": self.bias,
+                "threshold": self.threshold, "meta": self.meta}
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-(x @ np.asarray(self.weights) + self.bias)))
+        """``x``: rows of all ``FEATURES``; the ones this model does not read are ignored."""
+        columns = [FEATURES.index(f) for f in self.features]
+        return 1 / (1 + np.exp(-(x[:, columns] @ np.asarray(self.weights) + self.bias)))
+
+
+def load_combiners(folder: Path) -> tuple[Combiner, Combiner | None]:
+    """(the combiner, the one fitted without the cross-encoder, if there is one) from ``folder/combiner.json``.
+
+    Raises
+    ------
+    RerankerError
+        When the file is missing, damaged (sha256 against ``folder/manifest.json``) or unreadable.
+    """
+    from .rerank import REBUILD, RerankerError, verify_files
+
+    verify_files(folder, (COMBINER_FILE,))
+    path = Path(folder) / COMBINER_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RerankerError(f"{path} is unreadable ({exc}); {REBUILD}") from None
+    without = data.get("without_cross")
+    return Combiner.from_dict(data, str(path)), (Combiner.from_dict(without, f"{path} without_cross")
+                                                 if without else None)
 
 
 class AnswerScorer:
-    """Cross-encoder + combiner over the hand-scored candidates: their probability of answering."""
+    """Cross-encoder + combiner over the hand-scored candidates: their probability of answering.
 
-    def __init__(self, reranker, combiner: Combiner):
-        self.reranker, self.combiner = reranker, combiner
+    ``without_cross`` is the combiner fitted without the cross-encoder. It scores
+    every candidate when there is no cross-encoder (``reranker`` None), and the
+    pairs of a question and a sentence in different languages: trained on English
+    pairs, the cross-encoder picks the answer sentence of an English question
+    inside a Vietnamese paragraph less often than the cosine does (``python -m eval
+    select``). Each combiner has its own threshold.
+    """
 
-    @property
-    def threshold(self) -> float:
-        return self.combiner.threshold
+    def __init__(self, reranker, combiner: Combiner, without_cross: Combiner | None = None):
+        if reranker is None and without_cross is None:
+            raise ValueError("without a cross-encoder the scorer needs the combiner fitted without it")
+        self.reranker, self.combiner, self.without_cross = reranker, combiner, without_cross
+
+    def threshold(self, best: Scored) -> float:
+        """What ``best``'s probability must reach: the threshold of the combiner that scored it."""
+        plain = self.without_cross is not None and best.cross is None
+        return self.without_cross.threshold if plain else self.combiner.threshold
 
     def rescore(self, question: Question, scored: list[Scored], retriever: Retriever, n: int,
-                shift: float = 0.0) -> list[Scored]:
+                shift: float = 0.0, cross: bool = True, coverage_shift: float = 0.0,
+                unaccented_shift: float = 0.0) -> list[Scored]:
         """The best ``n`` candidates with ``score`` = probability of answering, best first.
 
-        ``shift`` is added to the cosines of a candidate in another language than the question.
+        ``shift`` is added to the cosines of a candidate in another language than the question,
+        ``coverage_shift`` to its word coverage; ``unaccented_shift`` to the cosines of the others
+        when the question is Vietnamese without diacritics; ``cross=False`` leaves the cross-encoder out.
         """
         top = scored[:n]
         if not top:
             return []
         sentences, articles = retriever.generation.sentences, retriever.generation.articles
-        logits = np.asarray(self.reranker.predict([(question.text, sentences[s.row].text) for s in top]))
-        # The combiner was fitted on same-language pairs; across languages the cosines run lower.
-        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift)
-                if shift and articles[sentences[s.row].source].language != question.language else s for s in top]
-        probability = self.combiner.probability(features(seen, logits, question.kind is not None))
-        out = [replace(s, score=float(p), cross=float(x)) for s, p, x in zip(top, probability, logits)]
+        across = [articles[sentences[s.row].source].language != question.language for s in top]
+        # The combiners were fitted on same-language pairs of accented text; across languages cosines and
+        # coverage run lower, and so do the cosines of a question typed without diacritics.
+        unaccented = unaccented_shift if question.language == "vi" and not has_diacritics(question.text) else 0.0
+        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift, coverage=s.coverage + coverage_shift)
+                if a else replace(s, dense=s.dense + unaccented, passage=s.passage + unaccented)
+                for s, a in zip(top, across)]
+        # Without the combiner fitted without it, the cross-encoder reads every pair.
+        alone = self.without_cross is None
+        use_cross = self.reranker is not None and (cross or alone)
+        read = [i for i, a in enumerate(across) if use_cross and (alone or not a)]
+        logits = np.full(len(top), np.nan)
+        if read:
+            logits[read] = self.reranker.predict([(question.text, sentences[top[i].row].text) for i in read])
+        x = features(seen, np.nan_to_num(logits), question.kind is not None)
+        p_cross = self.combiner.probability(x)
+        p_plain = self.without_cross.probability(x) if not alone else p_cross
+        out = [replace(s, score=float(p_plain[i] if np.isnan(logits[i]) else p_cross[i]),
+                       cross=None if np.isnan(logits[i]) else float(logits[i])) for i, s in enumerate(top)]
         return sorted(out, key=lambda s: -s.score)
 
 
 def load_scorer(config, delta_dir: Path | None = None) -> AnswerScorer | None:
-    """The configured scorer: ours (the shipped weights), a hub cross-encoder, or None ("none")."""
-    if config.rerank_model == "none":
+    """The learned scorer of ``config`` (cross-encoder per ``config.rerank_model``), or None for the hand-made one."""
+    if config.scorer not in ("learned", "hand"):
+        raise ValueError(f"QA_SCORER must be learned or hand, not {config.scorer!r}")
+    if config.scorer == "hand":
         return None
     from .rerank import DEFAULT_DELTA, load_reranker
 
     folder = Path(delta_dir or DEFAULT_DELTA)
-    reranker = load_reranker(config, folder)
-    return AnswerScorer(reranker, Combiner.load(folder / "combiner.json"))
+    combiner, without_cross = load_combiners(folder)
+    return AnswerScorer(load_reranker(config, folder), combiner, without_cross)

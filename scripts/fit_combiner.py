@@ -21,6 +21,7 @@ import gzip
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,19 +47,42 @@ def heldout(limit: int) -> list[dict]:
     return rows[:limit]
 
 
+def fit(names: tuple[str, ...], x: np.ndarray, y: np.ndarray, best: list, paragraphs: int) -> Combiner:
+    """A combiner over the ``names`` columns, its threshold at MAX_FALSE_ABSTENTION of the answerable questions."""
+    columns = [FEATURES.index(f) for f in names]
+    weights, bias = fit_logistic(x[:, columns], y)
+    combiner = Combiner(tuple(map(float, weights)), bias, 0.0, {}, names)
+    answerable = [float(combiner.probability(qx).max()) for qx, qy, _ in best if qy.any()]
+    near_miss = [float(combiner.probability(qx[~own]).max()) for qx, qy, own in best if (~own).any()]
+    right = [bool(qy[int(np.argmax(combiner.probability(qx)))]) for qx, qy, _ in best if qy.any()]
+    threshold = float(np.quantile(answerable, MAX_FALSE_ABSTENTION))
+    meta = {
+        "fitted_on": f"{paragraphs} held-out SQuAD paragraphs, {len(best)} questions, {len(y)} candidates",
+        "candidates_per_question": int(max(len(qx) for qx, _, _ in best)), "answerable_questions": len(answerable),
+        "top_candidate_right": float(np.mean(right)),
+        "false_abstention_at_threshold": float(np.mean(np.array(answerable) < threshold)),
+        "near_miss_abstention_at_threshold": float(np.mean(np.array(near_miss) < threshold)),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    return replace(combiner, threshold=threshold, meta=meta)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--paragraphs", type=int, default=400)
-    p.add_argument("--delta", type=Path, default=DEFAULT_DELTA)
+    p.add_argument("--delta", type=Path, default=DEFAULT_DELTA, help="folder of the delta; combiner.json goes there")
+    p.add_argument("--work", type=Path, default=WORK, help="the held-out corpus and its index (default %(default)s)")
     args = p.parse_args(argv)
     rows = heldout(args.paragraphs)
-    corpus = WORK / "corpus"
+    corpus = args.work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
+    for stale in corpus.glob("*.txt"):  # from a run with more paragraphs
+        stale.unlink()
     for i, row in enumerate(rows):
         (corpus / f"{i:04d}.txt").write_text(row["context"].strip() + "\n", encoding="utf-8")
-    config = Config.from_env(corpus_dir=corpus, index_dir=WORK / "index").with_(rerank_model="none")
+    config = Config.from_env(corpus_dir=corpus, index_dir=args.work / "index").with_(scorer="hand")
     engine = prepare(config, progress=False)
-    reranker = load_reranker(config.with_(rerank_model=""), args.delta)
+    reranker = load_reranker(config.with_(rerank_model="ours"), args.delta)
     n = config.rerank_candidates
     x_all, y_all, best = [], [], []  # candidate features/labels; per question (p-independent parts)
     t0 = time.perf_counter()
@@ -82,29 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         if i % 50 == 0:
             print(f"{i}/{len(rows)} paragraphs, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     x, y = np.vstack(x_all), np.concatenate(y_all)
-    weights, bias = fit_logistic(x, y)
-    combiner = Combiner(tuple(weights), bias, 0.0, {})
-    answerable = [float(combiner.probability(qx).max()) for qx, qy, _ in best if qy.any()]
-    near_miss = [float(combiner.probability(qx[~own]).max()) for qx, qy, own in best if (~own).any()]
-    right = [bool(qy[int(np.argmax(combiner.probability(qx)))]) for qx, qy, _ in best if qy.any()]
-    threshold = float(np.quantile(answerable, MAX_FALSE_ABSTENTION))
-    meta = {
-        "fitted_on": f"{len(rows)} held-out SQuAD paragraphs, {len(best)} questions, {len(y)} candidates",
-        "candidates_per_question": n, "answerable_questions": len(answerable),
-        "top_candidate_right": float(np.mean(right)),
-        "false_abstention_at_threshold": float(np.mean(np.array(answerable) < threshold)),
-        "near_miss_abstention_at_threshold": float(np.mean(np.array(near_miss) < threshold)),
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    combiner = fit(FEATURES, x, y, best, len(rows))
+    across = fit(tuple(f for f in FEATURES if f != "cross"), x, y, best, len(rows))
     out = args.delta / "combiner.json"
-    atomic_write_text(out, json.dumps({"features": list(FEATURES), "weights": list(map(float, weights)),
-                                       "bias": bias, "threshold": threshold, "meta": meta}, indent=1) + "\n")
+    atomic_write_text(out, json.dumps({**combiner.to_dict(), "without_cross": across.to_dict()}, indent=1) + "\n")
     manifest_path = args.delta / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"]["combiner.json"] = sha256_file(out)
     atomic_write_text(manifest_path, json.dumps(manifest, indent=1) + "\n")
-    print(json.dumps({"weights": dict(zip(FEATURES, map(float, weights))), "bias": bias,
-                      "threshold": threshold, **meta}, indent=1))
+    for name, c in (("combiner", combiner), ("without the cross-encoder", across)):
+        print(name, json.dumps({"weights": dict(zip(c.features, c.weights)), "bias": c.bias,
+                                "threshold": c.threshold, **c.meta}, indent=1))
     return 0
 
 

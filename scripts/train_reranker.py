@@ -126,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--switch-rate", type=float, default=0.4, help="share of code-switched questions")
     p.add_argument("--minutes", type=float, default=50, help="stop training after this long")
     p.add_argument("--limit", type=int, help="use only the first N pairs")
-    p.add_argument("--smoke", action="store_true", help="50 pairs, write to a temporary folder")
-    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--smoke", action="store_true", help="50 pairs, written to .cache/reranker-train/smoke")
+    p.add_argument("--out", type=Path, help=f"where the delta goes (default {OUT.relative_to(ROOT)})")
     args = p.parse_args(argv)
     if args.smoke:
-        args.limit, args.out, args.minutes = 50, WORK / "smoke", 2
+        args.limit, args.minutes = 50, 2
+    args.out = args.out or (WORK / "smoke" if args.smoke else OUT)
 
     import torch
     from sentence_transformers import CrossEncoder

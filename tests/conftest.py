@@ -54,9 +54,9 @@ def fake_model() -> HashEmbedder:
 
 @pytest.fixture(scope="session")
 def fake_engine(tmp_path_factory, corpus_dir, fake_model):
-    """The project's corpus indexed with the fake embedder: the whole pipeline, no model (no learned scorer)."""
+    """The project's corpus indexed with the fake embedder: the whole pipeline, no model (the hand-made scorer)."""
     config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path_factory.mktemp("fake-index"),
-                             rerank_model="none")
+                             scorer="hand")
     build(config, progress=False, log=lambda msg: None, model=fake_model)
     return load(config, model=fake_model)
 

@@ -14,7 +14,7 @@ from index import Config, LiveEngine
 
 def test_page_first_then_answers_once_loaded(tmp_path, corpus_dir):
     model = GatedModel()
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", rerank_model="none",
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", scorer="hand",
                              feedback_log=tmp_path / "feedback.jsonl")
     live = LiveEngine.start(config, model=model, log=lambda m: None)
     demo = app.create_app(live, config)

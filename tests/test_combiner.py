@@ -40,7 +40,7 @@ def test_fit_logistic_separates_a_separable_feature():
 def test_scorer_picks_what_the_cross_encoder_prefers(fake_engine):
     marker = "79,1% dân số"
     engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker(marker), only_cross(0.5)),
-                     config=fake_engine.config.with_(rerank_model=""))
+                     config=fake_engine.config.with_(scorer="learned"))
     d = answer(engine, INTERNET).to_dict()
     assert not d["abstained"] and marker in d["citations"][0]["quote"]
     assert d["best_score"] == pytest.approx(1 / (1 + np.exp(-5)), abs=1e-4)
@@ -49,26 +49,77 @@ def test_scorer_picks_what_the_cross_encoder_prefers(fake_engine):
 
 def test_scorer_threshold_decides_abstention(fake_engine):
     engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("no such text"), only_cross(0.5)),
-                     config=fake_engine.config.with_(rerank_model=""))
+                     config=fake_engine.config.with_(scorer="learned"))
     assert answer(engine, INTERNET).abstained  # every candidate scores sigmoid(-5)
     lenient = engine.config.with_(answer_threshold=0.001)
     assert not answer(engine, INTERNET, config=lenient).abstained
 
 
-def test_rerank_model_none_turns_the_scorer_off(fake_engine):
-    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("no such text"), only_cross(0.5)))
-    assert engine.config.rerank_model == "none"
+def test_hand_scorer_leaves_the_learned_one_out(fake_engine):
+    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("no such text"), only_cross(0.5)),
+                     config=fake_engine.config.with_(scorer="hand"))
     assert not answer(engine, INTERNET).abstained  # the hand-made score and its threshold decide
 
 
-def test_cross_lingual_shift_lifts_only_questions_in_another_language(fake_engine):
-    """A combiner reading only the sentence cosine: the shift raises English questions' scores by weight x shift."""
-    only_cosine = Combiner(weights=tuple(1.0 if f == "sentence" else 0.0 for f in FEATURES), bias=0.0,
-                           threshold=0.0, meta={})
-    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only_cosine),
-                     config=fake_engine.config.with_(rerank_model="", cross_lingual_shift=0.0))
+ENGLISH = "How many people in Vietnam use the internet?"
+UNACCENTED = "Viet Nam co bao nhieu nguoi su dung internet?"
+
+
+@pytest.mark.parametrize("knob, feature, moved", [
+    ("cross_lingual_shift", "sentence", {ENGLISH}),
+    ("cross_lingual_coverage_shift", "coverage", {ENGLISH}),
+    ("unaccented_shift", "sentence", {UNACCENTED}),
+])
+def test_shifts_lift_only_the_questions_they_are_for(fake_engine, knob, feature, moved):
+    """A combiner reading one feature with weight 2: a shift of 0.25 moves the logit by 0.5, or not at all."""
+    only = Combiner(weights=tuple(2.0 if f == feature else 0.0 for f in FEATURES), bias=-1.0, threshold=0.0, meta={})
+    off = {"cross_lingual_shift": 0.0, "cross_lingual_coverage_shift": 0.0, "unaccented_shift": 0.0}
+    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only),
+                     config=fake_engine.config.with_(scorer="learned", **off))
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
-    for question, moves in ((INTERNET, False), ("How many people in Vietnam use the internet?", True)):
+    for question in (INTERNET, ENGLISH, UNACCENTED):
         plain = answer(engine, question).to_dict()["best_score"]
-        shifted = answer(engine, question, config=engine.config.with_(cross_lingual_shift=0.5)).to_dict()["best_score"]
-        assert logit(shifted) - logit(plain) == pytest.approx(0.5 if moves else 0.0, abs=2e-3), question  # best_score has 4 decimals
+        shifted = answer(engine, question, config=engine.config.with_(**{knob: 0.25})).to_dict()["best_score"]
+        expected = 0.5 if question in moved else 0.0
+        assert logit(shifted) - logit(plain) == pytest.approx(expected, abs=2e-3), question  # best_score: 4 decimals
+
+
+class RecordingReranker(KeywordReranker):
+    def __init__(self, marker: str):
+        super().__init__(marker)
+        self.pairs: list = []
+
+    def predict(self, pairs):
+        self.pairs += pairs
+        return super().predict(pairs)
+
+
+def only(feature: str, threshold: float, weight: float = 1.0) -> Combiner:
+    names = tuple(f for f in FEATURES if f != "cross") if feature != "cross" else FEATURES
+    return Combiner(weights=tuple(weight if f == feature else 0.0 for f in names), bias=0.0, threshold=threshold,
+                    meta={}, features=names)
+
+
+def test_pairs_across_languages_skip_the_cross_encoder(fake_engine):
+    """An English question over Vietnamese articles: the combiner without the cross-encoder, and its threshold."""
+    reranker = RecordingReranker("79,1% dân số")
+    scorer = AnswerScorer(reranker, only_cross(0.5), without_cross=only("sentence", threshold=0.99))
+    engine = replace(fake_engine, scorer=scorer, config=fake_engine.config.with_(scorer="learned", rerank_model="ours"))
+    english = answer(engine, ENGLISH)
+    assert reranker.pairs == [] and english.abstained  # sigmoid(cosine) < 0.99: the without-cross threshold cut
+    lenient = replace(engine, scorer=AnswerScorer(reranker, only_cross(0.5),
+                                                  without_cross=only("sentence", threshold=0.5)))
+    assert not answer(lenient, ENGLISH).abstained
+    vietnamese = answer(engine, INTERNET).to_dict()
+    assert reranker.pairs and "79,1% dân số" in vietnamese["citations"][0]["quote"]  # same language: read
+
+
+def test_rerank_model_none_scores_with_the_combiner_without_cross_encoder(fake_engine):
+    reranker = RecordingReranker("79,1% dân số")
+    scorer = AnswerScorer(reranker, only_cross(0.5), without_cross=only("coverage", threshold=0.5, weight=5.0))
+    engine = replace(fake_engine, scorer=scorer, config=fake_engine.config.with_(scorer="learned", rerank_model="none"))
+    d = answer(engine, INTERNET).to_dict()
+    assert reranker.pairs == [] and not d["abstained"]
+    assert d["best_score"] > 0.5  # sigmoid(5 x coverage), not the cross-encoder's sigmoid(+-5)
+    with pytest.raises(ValueError):
+        AnswerScorer(None, only_cross(0.5))  # nothing could score without the cross-encoder

@@ -75,7 +75,7 @@ def test_search_drops_faiss_padding(fake_model):
 def test_incremental_build_reuses_unchanged_articles(tmp_path, corpus_dir, fake_model):
     corpus = tmp_path / "corpus"
     shutil.copytree(corpus_dir, corpus)
-    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", rerank_model="none")
+    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", scorer="hand")
     first = build(config, progress=False, log=lambda m: None, model=fake_model)
     assert first.generation and first.embedded == first.chunks + first.sentences
     assert build(config, progress=False, log=lambda m: None, model=fake_model).generation is None
@@ -86,7 +86,7 @@ def test_incremental_build_reuses_unchanged_articles(tmp_path, corpus_dir, fake_
 
 
 def test_changed_chunk_settings_rebuild_everything(tmp_path, corpus_dir, fake_model):
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", rerank_model="none")
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", scorer="hand")
     build(config, progress=False, log=lambda m: None, model=fake_model)
     other = config.with_(chunk_separators=("\n", " ", ""))
     result = build(other, progress=False, log=lambda m: None, model=fake_model)
@@ -106,7 +106,7 @@ class GatedModel(HashEmbedder):
 
 def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):
     model = GatedModel()
-    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", rerank_model="none")
+    config = Config.from_env(corpus_dir=corpus_dir, index_dir=tmp_path / "index", scorer="hand")
     live = LiveEngine.start(config, model=model, log=lambda m: None)
     assert not live.ready
     with pytest.raises(TimeoutError):
@@ -117,7 +117,7 @@ def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):
 
 
 def test_live_engine_reports_a_failed_load(tmp_path):
-    live = LiveEngine.start(Config.from_env(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "index", rerank_model="none"),
+    live = LiveEngine.start(Config.from_env(corpus_dir=tmp_path / "missing", index_dir=tmp_path / "index", scorer="hand"),
                             model=HashEmbedder(), log=lambda m: None)
     with pytest.raises(FileNotFoundError, match="corpus folder not found"):
         live.wait(30)
@@ -137,7 +137,7 @@ def test_mixed_corpus_answers_an_english_question_from_the_english_article(tmp_p
     corpus = tmp_path / "corpus"
     shutil.copytree(corpus_dir, corpus)
     (corpus / "900_zebrafin_en.txt").write_text(ENGLISH_ARTICLE, encoding="utf-8")
-    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", rerank_model="none")
+    config = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", scorer="hand")
     build(config, progress=False, log=lambda m: None, model=fake_model)
     engine = load(config, model=fake_model)
     assert engine.generation.articles["900_zebrafin_en.txt"].language == "en"

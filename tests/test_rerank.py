@@ -59,7 +59,7 @@ def assembled(delta, cache_dir) -> Path:
 
 @pytest.fixture(scope="module")
 def encoder(assembled) -> OnnxCrossEncoder:
-    return OnnxCrossEncoder(assembled, threads=1)
+    return OnnxCrossEncoder(assembled, threads=1, precision="fp32")
 
 
 def test_delta_verifies(delta):
@@ -94,11 +94,11 @@ def test_assembled_folder(assembled, delta):
     sha = verify_delta(delta)["files"]["delta.safetensors"]
     assert assembled.name == f"reranker-{sha[:12]}"
     for name in ("config.json", "model.safetensors", "classifier.safetensors", "tokenizer.json",
-                 "onnx/model.onnx", "manifest.json"):
+                 "onnx/model.onnx", "onnx/model_qint8.onnx", "manifest.json"):
         assert (assembled / name).is_file(), name
     manifest = json.loads((assembled / "manifest.json").read_text())
     assert set(manifest["files"]) == {"config.json", "model.safetensors", "classifier.safetensors",
-                                      "tokenizer.json", "onnx/model.onnx"}
+                                      "tokenizer.json", "onnx/model.onnx", "onnx/model_qint8.onnx"}
     assert manifest["delta"]["max_length"] == verify_delta(delta)["max_length"]
 
 
@@ -141,6 +141,16 @@ def test_onnx_matches_torch(encoder, delta, cache_dir):
     got = encoder.predict(PAIRS)
     np.testing.assert_allclose(got, expected, atol=1e-3)
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)  # the smoke head's logits are small
+
+
+def test_int8_graph_scores_like_fp32(assembled, encoder):
+    int8 = OnnxCrossEncoder(assembled, threads=1, precision="int8")
+    assert int8.session is not encoder.session
+    fp32, quantised = encoder.predict(PAIRS), int8.predict(PAIRS)
+    assert not np.array_equal(fp32, quantised)  # really another graph
+    np.testing.assert_allclose(quantised, fp32, atol=0.05 + 0.1 * float(np.abs(fp32).max()))
+    with pytest.raises(ValueError, match="precision"):
+        OnnxCrossEncoder(assembled, precision="fp16")
 
 
 def test_none_means_no_reranker():
