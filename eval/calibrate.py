@@ -1,4 +1,6 @@
-"""``python -m eval calibrate``: abstention thresholds chosen on the dev split.
+"""``python -m eval calibrate``: the hand-made score's abstention thresholds, chosen on the dev split.
+
+(The learned scorer's threshold is fitted on held-out SQuAD by ``scripts/fit_combiner.py``.)
 
 One pass over the gold questions with abstention disabled gives every question's
 ``best_score`` and the quote it would return; thresholds are then chosen jointly for
@@ -44,7 +46,7 @@ def cmd_calibrate(args) -> int:
     if not any(q.split == "dev" for q in questions):
         print("no dev split in the questions", file=sys.stderr)
         return 1
-    engine = prepare_engine(args.corpus, args.index, progress=not args.quiet)
+    engine = prepare_engine(args.corpus, args.index, progress=not args.quiet, scorer="hand")
     _, rows = answer_all(engine, questions, ["ours"], progress=not args.quiet)
     dev = [r for r in rows if r.gold.split == "dev"]
     test = [r for r in rows if r.gold.split == "test"]

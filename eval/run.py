@@ -14,14 +14,15 @@ from index import Config, Engine, prepare
 from . import report as rpt
 from .gold import GROUPS, GoldQuestion, load_gold
 from .scoring import Row, make_row, summarise, sweep
-from .systems import SYSTEMS, make_systems
+from .systems import SYSTEMS, make_systems, thresholds
 
 WARMUP = "Hội thảo diễn ra ở đâu?"
 
 
-def prepare_engine(corpus: Path | None, index: Path | None, progress: bool = True) -> Engine:
-    """Build (or update) the index of ``corpus`` into ``index`` and load it (defaults: the project's)."""
-    return prepare(Config.from_env(corpus_dir=corpus, index_dir=index), progress=progress)
+def prepare_engine(corpus: Path | None, index: Path | None, progress: bool = True, **changes) -> Engine:
+    """Build (or update) the index of ``corpus`` into ``index`` and load it (defaults: the project's);
+    ``changes`` override Config fields."""
+    return prepare(Config.from_env(corpus_dir=corpus, index_dir=index, **changes), progress=progress)
 
 
 def answer_all(engine: Engine, questions: list[GoldQuestion], names: list[str],
@@ -84,7 +85,8 @@ def write_report(path: Path, meta: dict, summaries: dict, systems: list[str], ch
     parts = [f"# Evaluation report\n\n`{meta['command']}` — {meta['date']}\n",
              f"Questions: `{meta['questions']}` ({meta['n_questions']}); corpus `{meta['corpus_dir']}`; "
              f"index `{meta['index_dir']}`; model `{meta['model_id']}`.\n",
-             f"Thresholds: vi {meta['thresholds']['vi']}, en {meta['thresholds']['en']}. "
+             f"Scorer: {meta.get('scorer', 'hand')} (cross-encoder: {meta.get('rerank_model', 'none')}); "
+             f"thresholds: vi {meta['thresholds']['vi']:.4g}, en {meta['thresholds']['en']:.4g}. "
              "Groups: `vi` = accented Vietnamese, `unaccented` = Vietnamese typed without diacritics, "
              "`en` = English; `all` = every question.\n",
              "Hit rate: answerable questions whose first citation is the gold article and whose quote "
@@ -139,7 +141,7 @@ def cmd_run(args) -> int:
         for rec in records:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     cfg = engine.config
-    current = cfg.thresholds()
+    current = thresholds(engine)
     summaries = {}
     for split in splits_of(questions, args.split):
         chosen = [r for r in rows if split == "all" or r.gold.split == split]
@@ -154,6 +156,7 @@ def cmd_run(args) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "questions": str(args.questions), "n_questions": len(questions), "split": args.split,
         "corpus_dir": str(cfg.corpus_dir), "index_dir": str(cfg.index_dir), "model_id": engine.model_id,
+        "scorer": cfg.scorer, "rerank_model": cfg.rerank_model,
         "thresholds": current, "k": cfg.k, "seconds": round(time.perf_counter() - t0, 1),
     }
     (out / "summary.json").write_text(json.dumps(

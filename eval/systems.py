@@ -183,6 +183,14 @@ class NaiveSystem:
         return record
 
 
+def thresholds(engine: Engine) -> dict[str, float]:
+    """The abstention threshold the engine applies, per question language group."""
+    if engine.config.scorer == "learned" and engine.scorer is not None:
+        tau = engine.scorer.nominal_threshold(cross=engine.config.rerank_model != "none")
+        return {"vi": tau, "en": tau}
+    return engine.config.thresholds()
+
+
 def make_systems(engine: Engine, names: list[str], progress: bool = False) -> dict:
     cache = engine.embed_query if isinstance(engine.embed_query, CachedEmbedder) else CachedEmbedder(engine)
     out = {}

@@ -21,6 +21,7 @@ from index import Config, prepare
 
 from .metrics import contains_answer, retrieval
 from .report import fmt, table
+from .systems import thresholds
 from .systems import NO_ABSTENTION, make_systems
 
 ANCHORS = [  # MTEB XQuADRetrieval (vi, 240 paragraphs): nDCG@10, recall@1
@@ -163,7 +164,7 @@ def cmd_xquad(args) -> int:
         "n_paragraphs": len(paragraphs),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m eval " + " ".join(sys.argv[1:]),
-        "thresholds": engine.config.thresholds(), "no_abstention_threshold": NO_ABSTENTION,
+        "scorer": engine.config.scorer, "thresholds": thresholds(engine), "no_abstention_threshold": NO_ABSTENTION,
         "paragraphs_lost_in_cleaning": [s for s in paragraphs if f"{s}.txt" not in articles],
         "splits": splits,
     }
@@ -204,6 +205,6 @@ def write_report(out: Path) -> None:
              "disabled. Anchors: MTEB XQuADRetrieval (vi).\n",
              table(headers, rows), "\n"]
     for r in results:
-        lines.append(f"\n- `{r['command']}` — {r['date']}; thresholds vi {r['thresholds']['vi']}, "
-                     f"en {r['thresholds']['en']}; settings {r['settings'] or 'default'}")
+        lines.append(f"\n- `{r['command']}` — {r['date']}; {r.get('scorer', 'hand')} scorer, thresholds vi "
+                     f"{r['thresholds']['vi']:.4g}, en {r['thresholds']['en']:.4g}; settings {r['settings'] or 'default'}")
     (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -90,7 +90,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     if scorer is not None and scored:
         scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates, config.cross_lingual_shift,
                                 cross=config.rerank_model != "none",
-                                coverage_shift=config.cross_lingual_coverage_shift,
+                                coverage_ratio=config.cross_lingual_coverage_ratio,
                                 unaccented_shift=config.unaccented_shift)
         threshold = scorer.threshold(scored[0]) if config.answer_threshold < 0 else config.answer_threshold
     quotes = []

@@ -8,9 +8,10 @@ question. Both the weights and the abstention threshold are fitted on held-out
 SQuAD articles (``scripts/fit_combiner.py``), never on the corpus under
 evaluation. The weights lean on the sentence cosine, which runs lower between
 languages, as does the word coverage, so a question and a sentence in different
-languages get ``Config.cross_lingual_shift`` added to their cosines and
-``Config.cross_lingual_coverage_shift`` to their coverage first (both measured
-on the XQuAD dev part). It is the default scorer, without the cross-encoder
+languages get ``Config.cross_lingual_shift`` added to their cosines and their
+coverage divided by ``Config.cross_lingual_coverage_ratio`` first (a question
+typed without diacritics gets ``Config.unaccented_shift``; all measured on the
+XQuAD dev part). It is the default scorer, without the cross-encoder
 unless ``RERANK_MODEL`` names one (README, "The learned answer scorer").
 """
 from __future__ import annotations
@@ -101,7 +102,8 @@ def load_combiners(folder: Path) -> tuple[Combiner, Combiner | None]:
 
 
 class AnswerScorer:
-    """Cross-encoder + combiner over the hand-scored candidates: their probability of answering.
+    """The combiner (with a cross-encoder's logit, if there is one) over the hand-scored candidates:
+    their probability of answering.
 
     ``without_cross`` is the combiner fitted without the cross-encoder. It scores
     every candidate when there is no cross-encoder (``reranker`` None), and the
@@ -121,14 +123,20 @@ class AnswerScorer:
         plain = self.without_cross is not None and best.cross is None
         return self.without_cross.threshold if plain else self.combiner.threshold
 
+    def nominal_threshold(self, cross: bool) -> float:
+        """The threshold for same-language candidates, with the cross-encoder read or not."""
+        return self.combiner.threshold if cross and self.reranker is not None else (
+            self.without_cross or self.combiner).threshold
+
     def rescore(self, question: Question, scored: list[Scored], retriever: Retriever, n: int,
-                shift: float = 0.0, cross: bool = True, coverage_shift: float = 0.0,
+                shift: float = 0.0, cross: bool = True, coverage_ratio: float = 1.0,
                 unaccented_shift: float = 0.0) -> list[Scored]:
         """The best ``n`` candidates with ``score`` = probability of answering, best first.
 
-        ``shift`` is added to the cosines of a candidate in another language than the question,
-        ``coverage_shift`` to its word coverage; ``unaccented_shift`` to the cosines of the others
-        when the question is Vietnamese without diacritics; ``cross=False`` leaves the cross-encoder out.
+        ``shift`` is added to the cosines of a candidate in another language than the question, and
+        its word coverage is divided by ``coverage_ratio``; ``unaccented_shift`` is added to the
+        cosines of the others when the question is Vietnamese without diacritics; ``cross=False``
+        leaves the cross-encoder out.
         """
         top = scored[:n]
         if not top:
@@ -138,7 +146,7 @@ class AnswerScorer:
         # The combiners were fitted on same-language pairs of accented text; across languages cosines and
         # coverage run lower, and so do the cosines of a question typed without diacritics.
         unaccented = unaccented_shift if question.language == "vi" and not has_diacritics(question.text) else 0.0
-        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift, coverage=s.coverage + coverage_shift)
+        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift, coverage=s.coverage / coverage_ratio)
                 if a else replace(s, dense=s.dense + unaccented, passage=s.passage + unaccented)
                 for s, a in zip(top, across)]
         # Without the combiner fitted without it, the cross-encoder reads every pair.

@@ -78,22 +78,22 @@ class Config:
     neighbour_margin: float = knob(0.02, "QA_NEIGHBOUR_MARGIN",
                                    "an adjacent sentence scoring this close to the best joins the quote")
 
-    # The learned answer scorer (index/combiner.py): cross-encoder + combiner, calibrated abstention.
+    # The learned answer scorer (index/combiner.py): combiner (+ optional cross-encoder), calibrated abstention.
     scorer: str = knob("learned", "QA_SCORER",
                        "learned (combiner + calibrated abstention) or hand (the weight_* score and its thresholds)")
     rerank_model: str = knob("none", "RERANK_MODEL",
                              "the learned scorer's cross-encoder: ours (index/data/reranker), none (the combiner "
                              "without it), or any CrossEncoder name or path")
-    rerank_candidates: int = knob(12, "QA_RERANK_CANDIDATES", "best hand-scored sentences the cross-encoder reads")
+    rerank_candidates: int = knob(12, "QA_RERANK_CANDIDATES", "best hand-scored sentences the learned scorer reads")
     rerank_max_length: int = knob(128, "QA_RERANK_MAX_LENGTH",
-                                  "tokens of question + sentence the cross-encoder reads (0 = its training length, 160)")
+                                  "tokens of question + sentence our cross-encoder reads (0 = its training length)")
     rerank_precision: str = knob("int8", "QA_RERANK_PRECISION", "our cross-encoder's matmuls: int8 or fp32")
     cross_lingual_shift: float = knob(0.0825, "QA_CROSS_LINGUAL_SHIFT",
                                       "added to the cosines of a question and a sentence in different languages "
                                       "before the learned scorer (python -m eval cross-lingual-shift, XQuAD dev)")
-    cross_lingual_coverage_shift: float = knob(0.236, "QA_CROSS_LINGUAL_COVERAGE_SHIFT",
-                                               "same for their word coverage, which the lexicon only partly "
-                                               "carries across (python -m eval cross-lingual-shift, XQuAD dev)")
+    cross_lingual_coverage_ratio: float = knob(0.665, "QA_CROSS_LINGUAL_COVERAGE_RATIO",
+                                               "their word coverage is divided by this: the share of question "
+                                               "words the lexicon carries across (eval cross-lingual-shift)")
     unaccented_shift: float = knob(0.0665, "QA_UNACCENTED_SHIFT",
                                    "added to the cosines of a Vietnamese question typed without diacritics "
                                    "before the learned scorer (python -m eval cross-lingual-shift, XQuAD dev)")

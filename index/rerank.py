@@ -73,19 +73,19 @@ def verify_files(folder: Path, names, manifest: dict | None = None) -> dict:
 
 
 def verify_delta(folder: Path) -> dict:
-    """Check the trained delta (``manifest.json`` + ``delta.safetensors`` in ``folder``) and every
-    other file its manifest lists; return the manifest.
+    """Check the trained delta (``manifest.json`` + ``delta.safetensors`` in ``folder``); return the manifest.
+    (``combiner.json`` is checked by ``combiner.load_combiners``: a refit replaces it.)
 
     Raises
     ------
     RerankerError
         When the manifest is missing or unreadable, does not list ``delta.safetensors``,
-        or a listed file is missing or fails its sha256.
+        or the delta is missing or fails its sha256.
     """
     manifest = read_manifest(folder)
     if DELTA_FILE not in manifest["files"]:
         raise RerankerError(f"{Path(folder) / 'manifest.json'} does not list {DELTA_FILE}; {REBUILD}")
-    return verify_files(folder, list(manifest["files"]), manifest)
+    return verify_files(folder, (DELTA_FILE,), manifest)
 
 
 def _base_digest(base: Path) -> str:

@@ -67,13 +67,12 @@ UNACCENTED = "Viet Nam co bao nhieu nguoi su dung internet?"
 
 @pytest.mark.parametrize("knob, feature, moved", [
     ("cross_lingual_shift", "sentence", {ENGLISH}),
-    ("cross_lingual_coverage_shift", "coverage", {ENGLISH}),
     ("unaccented_shift", "sentence", {UNACCENTED}),
 ])
 def test_shifts_lift_only_the_questions_they_are_for(fake_engine, knob, feature, moved):
     """A combiner reading one feature with weight 2: a shift of 0.25 moves the logit by 0.5, or not at all."""
     only = Combiner(weights=tuple(2.0 if f == feature else 0.0 for f in FEATURES), bias=-1.0, threshold=0.0, meta={})
-    off = {"cross_lingual_shift": 0.0, "cross_lingual_coverage_shift": 0.0, "unaccented_shift": 0.0}
+    off = {"cross_lingual_shift": 0.0, "cross_lingual_coverage_ratio": 1.0, "unaccented_shift": 0.0}
     engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only),
                      config=fake_engine.config.with_(scorer="learned", **off))
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
@@ -82,6 +81,21 @@ def test_shifts_lift_only_the_questions_they_are_for(fake_engine, knob, feature,
         shifted = answer(engine, question, config=engine.config.with_(**{knob: 0.25})).to_dict()["best_score"]
         expected = 0.5 if question in moved else 0.0
         assert logit(shifted) - logit(plain) == pytest.approx(expected, abs=2e-3), question  # best_score: 4 decimals
+
+
+def test_coverage_ratio_scales_only_questions_in_another_language(fake_engine):
+    """A combiner reading only the coverage: dividing by 0.5 doubles an English question's coverage term."""
+    only = Combiner(weights=tuple(2.0 if f == "coverage" else 0.0 for f in FEATURES), bias=-1.0, threshold=0.0,
+                    meta={})
+    engine = replace(fake_engine, scorer=AnswerScorer(KeywordReranker("x"), only),
+                     config=fake_engine.config.with_(scorer="learned", cross_lingual_coverage_ratio=1.0))
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    for question in (INTERNET, ENGLISH):
+        plain = logit(answer(engine, question).to_dict()["best_score"])
+        scaled = logit(answer(engine, question, config=engine.config.with_(cross_lingual_coverage_ratio=0.5))
+                       .to_dict()["best_score"])
+        expected = plain + (plain + 1.0) if question == ENGLISH else plain  # 2 x coverage doubles
+        assert scaled == pytest.approx(expected, abs=5e-3), question
 
 
 class RecordingReranker(KeywordReranker):
