@@ -27,7 +27,7 @@ class Engine:
     generation: Generation
     retriever: Retriever
     model: object  # anything with encode(texts, prompt_name=...) -> unit vectors
-    scorer: object | None = None  # combiner.AnswerScorer, or None: the hand-made score decides
+    scorer: object | None = None  # combiner.AnswerScorer (QA_SCORER=learned), or None: the hand-made score
 
     def embed_query(self, text: str) -> np.ndarray:
         vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
