@@ -143,14 +143,15 @@ def test_onnx_matches_torch(encoder, delta, cache_dir):
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-5)  # the smoke head's logits are small
 
 
-def test_int8_graph_scores_like_fp32(assembled, encoder):
-    int8 = OnnxCrossEncoder(assembled, threads=1, precision="int8")
-    assert int8.session is not encoder.session
-    fp32, quantised = encoder.predict(PAIRS), int8.predict(PAIRS)
-    assert not np.array_equal(fp32, quantised)  # really another graph
-    np.testing.assert_allclose(quantised, fp32, atol=0.05 + 0.1 * float(np.abs(fp32).max()))
+def test_int8_graph_scores_like_fp32(cache_dir):
+    """The shipped cross-encoder, as it runs by default (int8) and in fp32: the same judgement, some noise."""
+    folder = assemble(DEFAULT_DELTA, cache_dir)
+    fp32 = OnnxCrossEncoder(folder, threads=1, precision="fp32").predict(PAIRS)
+    int8 = OnnxCrossEncoder(folder, threads=1, precision="int8").predict(PAIRS)
+    assert not np.array_equal(fp32, int8)  # really another graph
+    assert np.argmax(int8) == np.argmax(fp32) and np.corrcoef(int8, fp32)[0, 1] > 0.9
     with pytest.raises(ValueError, match="precision"):
-        OnnxCrossEncoder(assembled, precision="fp16")
+        OnnxCrossEncoder(folder, precision="fp16")
 
 
 def test_none_means_no_reranker():
