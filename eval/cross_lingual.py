@@ -76,6 +76,7 @@ def coverages(found: list[tuple[str, str, str, str]], index_dir: Path) -> np.nda
 def cmd_cross_lingual_shift(args) -> int:
     from index import Config
     from index.embedding import load_model
+    from index.text import fold
 
     found = pairs(args.data, args.split)
     if not found:
@@ -86,8 +87,6 @@ def cmd_cross_lingual_shift(args) -> int:
     def encode(texts, prompt):
         return np.asarray(model.encode(list(texts), prompt_name=prompt, normalize_embeddings=True,
                                        batch_size=32, convert_to_numpy=True))
-
-    from index.text import fold
 
     report = {"split": args.split, "questions": len(found)}
     # The same Vietnamese question typed without diacritics runs lower too (QA_UNACCENTED_SHIFT).

@@ -21,8 +21,7 @@ from index import Config, prepare
 
 from .metrics import contains_answer, retrieval
 from .report import fmt, table
-from .systems import thresholds
-from .systems import NO_ABSTENTION, make_systems
+from .systems import NO_ABSTENTION, make_systems, thresholds
 
 ANCHORS = [  # MTEB XQuADRetrieval (vi, 240 paragraphs): nDCG@10, recall@1
     ("BM25 (bm25s)", 95.8, 91.6),

@@ -88,10 +88,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
     threshold = config.threshold(q.language)
     scorer = engine.scorer if config.scorer == "learned" else None
     if scorer is not None and scored:
-        scored = scorer.rescore(q, scored, engine.retriever, config.rerank_candidates, config.cross_lingual_shift,
-                                cross=config.rerank_model != "none",
-                                coverage_ratio=config.cross_lingual_coverage_ratio,
-                                unaccented_shift=config.unaccented_shift)
+        scored = scorer.rescore(q, scored, engine.retriever, config)
         threshold = scorer.threshold(scored[0]) if config.answer_threshold < 0 else config.answer_threshold
     quotes = []
     if scored and scored[0].score >= threshold:

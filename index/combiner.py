@@ -128,30 +128,30 @@ class AnswerScorer:
         return self.combiner.threshold if cross and self.reranker is not None else (
             self.without_cross or self.combiner).threshold
 
-    def rescore(self, question: Question, scored: list[Scored], retriever: Retriever, n: int,
-                shift: float = 0.0, cross: bool = True, coverage_ratio: float = 1.0,
-                unaccented_shift: float = 0.0) -> list[Scored]:
-        """The best ``n`` candidates with ``score`` = probability of answering, best first.
+    def rescore(self, question: Question, scored: list[Scored], retriever: Retriever, config) -> list[Scored]:
+        """The best ``config.rerank_candidates`` with ``score`` = probability of answering, best first.
 
-        ``shift`` is added to the cosines of a candidate in another language than the question, and
-        its word coverage is divided by ``coverage_ratio``; ``unaccented_shift`` is added to the
-        cosines of the others when the question is Vietnamese without diacritics; ``cross=False``
-        leaves the cross-encoder out.
+        A candidate in another language than the question gets ``config.cross_lingual_shift`` added
+        to its cosines and its word coverage divided by ``config.cross_lingual_coverage_ratio``; the
+        others get ``config.unaccented_shift`` added to their cosines when the question is Vietnamese
+        without diacritics. ``config.rerank_model`` "none" leaves the cross-encoder out.
         """
-        top = scored[:n]
+        top = scored[:config.rerank_candidates]
         if not top:
             return []
         sentences, articles = retriever.generation.sentences, retriever.generation.articles
         across = [articles[sentences[s.row].source].language != question.language for s in top]
         # The combiners were fitted on same-language pairs of accented text; across languages cosines and
         # coverage run lower, and so do the cosines of a question typed without diacritics.
-        unaccented = unaccented_shift if question.language == "vi" and not has_diacritics(question.text) else 0.0
-        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift, coverage=s.coverage / coverage_ratio)
+        shift, ratio = config.cross_lingual_shift, config.cross_lingual_coverage_ratio
+        unaccented = (config.unaccented_shift if question.language == "vi" and not has_diacritics(question.text)
+                      else 0.0)
+        seen = [replace(s, dense=s.dense + shift, passage=s.passage + shift, coverage=s.coverage / ratio)
                 if a else replace(s, dense=s.dense + unaccented, passage=s.passage + unaccented)
                 for s, a in zip(top, across)]
         # Without the combiner fitted without it, the cross-encoder reads every pair.
         alone = self.without_cross is None
-        use_cross = self.reranker is not None and (cross or alone)
+        use_cross = self.reranker is not None and (config.rerank_model != "none" or alone)
         read = [i for i, a in enumerate(across) if use_cross and (alone or not a)]
         logits = np.full(len(top), np.nan)
         if read:

@@ -29,7 +29,8 @@ HEAD = ("classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj
 # Bump whenever the assembled folder would change for the same delta and base.
 ASSEMBLY_VERSION = "2"
 REBUILD = "rebuild it with `make train-reranker`"
-# int8 matmuls cut the cross-encoder's time by about a third (eval/out/rerank-latency.json).
+# int8 matmuls cut the cross-encoder's time by about a third (12 gold-question candidates at 160 tokens:
+# p50 315 -> 219 ms on 2 cores) at 0.7 points of in-paragraph accuracy (python -m eval select).
 GRAPHS = {"fp32": "model.onnx", "int8": "model_qint8.onnx"}
 
 _MODELS: dict[tuple[str, str, str], Any] = {}
@@ -82,10 +83,7 @@ def verify_delta(folder: Path) -> dict:
         When the manifest is missing or unreadable, does not list ``delta.safetensors``,
         or the delta is missing or fails its sha256.
     """
-    manifest = read_manifest(folder)
-    if DELTA_FILE not in manifest["files"]:
-        raise RerankerError(f"{Path(folder) / 'manifest.json'} does not list {DELTA_FILE}; {REBUILD}")
-    return verify_files(folder, (DELTA_FILE,), manifest)
+    return verify_files(folder, (DELTA_FILE,))
 
 
 def _base_digest(base: Path) -> str:
@@ -140,8 +138,8 @@ def assemble(delta_dir: Path, cache_dir: Path) -> Path:
     Path
         ``reranker-<12 hex of the delta sha256>/``: ``config.json``, ``model.safetensors``
         (XLMRobertaModel names), ``classifier.safetensors``, ``tokenizer.json``,
-        ``onnx/model.onnx``, its int8 ``onnx/model_qint8.onnx`` and a sha256 ``manifest.json``; rebuilt when a file is
-        missing or damaged or the converted base model changed.
+        ``onnx/model.onnx``, its int8 ``onnx/model_qint8.onnx`` and a sha256 ``manifest.json``;
+        rebuilt when a file is missing or damaged or the converted base model changed.
     """
     delta = verify_delta(delta_dir := Path(delta_dir))
     base = ensure_converted(Path(cache_dir))  # takes the models lock itself: not under ours

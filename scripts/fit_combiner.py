@@ -8,7 +8,8 @@ embedding model. Every question runs through the real pipeline up to its
 candidate sentences; each candidate gets the pipeline's features plus the
 cross-encoder's logit, labelled by whether it is the answer sentence of the
 right paragraph. A logistic regression over those features gives the
-probability of answering. The threshold is set so that at most 5 % of the
+probability of answering; a second one, fitted without the cross-encoder's
+logit, scores when there is none. Each threshold is set so that at most 5 % of the
 answerable questions (answer sentence among the candidates) are abstained on;
 its effect is reported on near misses: the same questions with their own
 paragraph's sentences removed from the candidates. Writes
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from index import Config, prepare  # noqa: E402
 from index.answer import candidates  # noqa: E402
-from index.combiner import FEATURES, Combiner, features, fit_logistic  # noqa: E402
+from index.combiner import COMBINER_FILE, FEATURES, Combiner, features, fit_logistic  # noqa: E402
 from index.files import atomic_write_text, sha256_file  # noqa: E402
 from index.question import parse  # noqa: E402
 from index.rerank import DEFAULT_DELTA, load_reranker  # noqa: E402
@@ -107,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{i}/{len(rows)} paragraphs, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     x, y = np.vstack(x_all), np.concatenate(y_all)
     combiner = fit(FEATURES, x, y, best, len(rows))
-    across = fit(tuple(f for f in FEATURES if f != "cross"), x, y, best, len(rows))
-    out = args.delta / "combiner.json"
-    atomic_write_text(out, json.dumps({**combiner.to_dict(), "without_cross": across.to_dict()}, indent=1) + "\n")
+    without_cross = fit(tuple(f for f in FEATURES if f != "cross"), x, y, best, len(rows))
+    out = args.delta / COMBINER_FILE
+    fitted = {**combiner.to_dict(), "without_cross": without_cross.to_dict()}
+    atomic_write_text(out, json.dumps(fitted, indent=1) + "\n")
     manifest_path = args.delta / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["files"]["combiner.json"] = sha256_file(out)
+    manifest["files"][COMBINER_FILE] = sha256_file(out)
     atomic_write_text(manifest_path, json.dumps(manifest, indent=1) + "\n")
-    for name, c in (("combiner", combiner), ("without the cross-encoder", across)):
+    for name, c in (("combiner", combiner), ("without the cross-encoder", without_cross)):
         print(name, json.dumps({"weights": dict(zip(c.features, c.weights)), "bias": c.bias,
                                 "threshold": c.threshold, **c.meta}, indent=1))
     return 0

@@ -48,8 +48,7 @@ def test_the_default_config_answers_with_the_learned_scorer(engine):
 def test_answer_sentence_scores_above_its_paragraph_neighbours(engine, question):
     q = parse(question)
     _, scored = candidates(engine, q, engine.config)
-    rescored = engine.scorer.rescore(q, scored, engine.retriever, len(scored), engine.config.cross_lingual_shift,
-                                     cross=engine.config.rerank_model != "none")
+    rescored = engine.scorer.rescore(q, scored, engine.retriever, engine.config.with_(rerank_candidates=len(scored)))
     sentences = engine.generation.sentences
     by_row = {s.row: s for s in rescored}
     (gold,) = [s for s in rescored if "78,44 triệu" in sentences[s.row].text]
