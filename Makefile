@@ -28,9 +28,15 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
-.PHONY: test-fast
+.PHONY: test-fast test-random
 test-fast: install
 	$(PY) -m pytest -q -m "not integration and not browser and not stress"
+
+# test-random - the whole suite with modules and the tests inside them shuffled (pytest-random-order);
+#               the seed is printed, and RANDOM_SEED=<seed> replays an order
+RANDOM_SEED ?= $(shell date +%s)
+test-random: install
+	$(PY) -m pytest -q --random-order-bucket=module --random-order-seed=$(RANDOM_SEED)
 
 bench: install
 	$(PY) -m eval.bench_embedding
@@ -69,6 +75,12 @@ train-reranker: install
 ablation: install
 	$(PY) -m eval ablation --split test
 
+.PHONY: chat-eval
+# chat-eval  - conversations answered turn by turn with and without their history: gold + synthetic XQuAD
+#              follow-ups, by turn kind, with latency (eval/out/chat/report.md)
+chat-eval: install
+	$(PY) -m eval chat --set all
+
 # bench-e2e  - end-to-end latency, build time, cold start, peak memory (eval/out/bench.*)
 bench-e2e: install
 	$(PY) -m eval bench
@@ -97,5 +109,5 @@ bench-store: install
 #              long fuzzing (summary in eval/out/stress.json); hard cap 15 minutes per part
 stress: install
 	FUZZ_EXAMPLES=3000 FUZZ_ANSWER_EXAMPLES=300 timeout 900 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
-	timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_crash.py
-	timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_load.py
+	STRESS_OUT=eval/out timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_crash.py
+	STRESS_OUT=eval/out timeout 900 $(PY) -m pytest -q -s tests/stress/test_stress_load.py

@@ -12,8 +12,9 @@ JSON (``article.text[start:end]``), never by searching for the text.
 
 Programmatic use (gradio_client)::
 
-    Client("http://127.0.0.1:7860/").predict("Việt Nam có bao nhiêu người dùng internet?",
-                                              api_name="/ask")   # -> Answer JSON dict
+    client = Client("http://127.0.0.1:7860/")
+    first = client.predict("Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?", api_name="/ask")
+    client.predict({"question": "Bà ấy đã phát biểu gì?", "history": [first]}, api_name="/ask")  # a follow-up
 """
 from __future__ import annotations
 
@@ -119,7 +120,11 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
             parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p>')
         parts.append("</div>")
         return "".join(parts)
-    parts = [f'<div class="qa-answer" lang="{lang}"><p class="qa-msg">{msg}</p>']
+    parts = [f'<div class="qa-answer" lang="{lang}">']
+    if ans.get("context"):
+        earlier = " · ".join(f"“{esc(c['question'][:MAX_SHOWN_QUESTION])}”" for c in ans["context"])
+        parts.append(f'<p class="qa-context">↪ {esc(t["following"])} {earlier}</p>')
+    parts.append(f'<p class="qa-msg">{msg}</p>')
     for c in ans["citations"]:
         spans = []
         if c.get("highlight"):
@@ -129,7 +134,11 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
             f'<blockquote class="qa-quote" data-n="{c["n"]}">“{quote}” <sup class="qa-ref">[{c["n"]}]</sup>'
             f"</blockquote>"
             f'<div class="qa-cite"><b>[{c["n"]}]</b> {esc(c["title"])} · {_date(c.get("date"), lang)} · '
-            f'<code>{esc(c["source"])}</code> · {esc(t["chars"])} {c["start"]}–{c["end"]}</div>'
+            f'<code>{esc(c["source"])}</code> · {esc(t["chars"])} {c["start"]}–{c["end"]}'
+            # Only http(s) addresses reach the JSON (index/ingest); the fragment highlights the quote there.
+            + (f' · <a href="{esc(c["url"])}" target="_blank" rel="noopener noreferrer">'
+               f'{esc(t["open_original"])} ↗</a>' if c.get("url") else "")
+            + "</div>"
         )
     parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p></div>')
     return "".join(parts)
@@ -215,42 +224,60 @@ def corpus_html(engine) -> str:
 
 
 # --------------------------------------------------------------------------- app
-def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.Blocks:
-    """The Blocks (queue configured) for an engine, loaded or loading; launch it with ``launch()``.
+class Chat:
+    """The chat's event handlers over one engine, loaded or loading; ``create_app`` wires them to the UI.
 
-    With a ``LiveEngine`` still loading, the page is served at once and a
-    question waits for the engine behind a visible "loading" reply. The app
-    follows the index: a rebuild that switches CURRENT is picked up by the next
-    question, without a restart.
+    ``turns`` (a ``gr.State``) holds one ``{"answer": Answer JSON, "lang": ...}``
+    per reply; the chatbot's messages alternate question, reply, so message
+    ``2i + 1`` is the reply of turn ``i``.
     """
-    live = engine if isinstance(engine, LiveEngine) else LiveEngine(engine)
-    config = config or (live.engine.config if live.engine is not None else Config.from_env())
-    limit = config.max_question_chars
 
-    def current_articles() -> dict:
-        return live.engine.generation.articles if live.ready else {}
+    def __init__(self, live: LiveEngine, config: Config):
+        self.live = live
+        self.config = config
+        self.limit = config.max_question_chars
 
-    def answer_with(question: str) -> tuple[dict, dict]:
-        """(Answer JSON, the articles of the generation that answered)."""
+    def current_articles(self) -> dict:
+        return self.live.engine.generation.articles if self.live.ready else {}
+
+    def answer_with(self, question: str, history: list | None = None) -> tuple[dict, dict]:
+        """(Answer JSON, the articles of the generation that answered); ``history``: earlier turns."""
         try:
-            eng = live.get(timeout=LOAD_TIMEOUT_S)
+            eng = self.live.get(timeout=LOAD_TIMEOUT_S)
         except Exception:  # the server log has the cause; the user gets a message, never a traceback
             return unavailable(question), {}
-        return clean_json(answer(eng, question).to_dict()), eng.generation.articles
+        return clean_json(answer(eng, question, history=history).to_dict()), eng.generation.articles
 
-    def corpus_view() -> str:
+    def corpus_view(self) -> str:
         try:
-            return corpus_html(live.wait(LOAD_TIMEOUT_S))
+            return corpus_html(self.live.wait(LOAD_TIMEOUT_S))
         except Exception:
             return f'<div class="qa-viewer-msg">{esc(TEXT["en"]["load_failed"])}</div>'
 
-    def ask(question: str) -> dict:
-        """Answer one question from the articles; returns the Answer JSON (never raises on bad input)."""
-        return answer_with(question)[0]
+    def ask(self, question: str | dict) -> dict:
+        """Answer one question from the articles; returns the Answer JSON (never raises on bad input).
 
+        ``question`` is the question, or, for a follow-up in a conversation, an object
+        ``{"question": ..., "history": [...]}`` whose history is the earlier turns, oldest first:
+        questions, or the Answer JSON objects this endpoint returned for them. The follow-up
+        ("What did she say?") then finds the article the conversation is about; ``context`` in
+        the reply says which earlier turns shaped it.
+        """
+        history = None
+        if isinstance(question, dict):
+            question, history = question.get("question"), question.get("history")
+        return self.answer_with(question, history)[0]
+
+    @staticmethod
+    def conversation(turns: list[dict]) -> list[dict]:
+        """The chat's earlier answers as history: rejected questions and failed loads are not turns."""
+        return [t["answer"] for t in turns if not t["answer"].get("error") and t["answer"].get("question")]
+
+    @staticmethod
     def ui_lang(choice: str | None, detected: str) -> str:
         return LANG_OF_CHOICE.get(choice or "Auto", detected if detected in TEXT else "vi")
 
+    @staticmethod
     def label_updates(lang: str):
         t = TEXT[lang]
         return (
@@ -260,8 +287,8 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
             gr.update(value=t["not_helpful"]),
         )
 
-    def picker_choices(turns: list[dict]) -> list[tuple[str, str]]:
-        articles = current_articles()
+    def picker_choices(self, turns: list[dict]) -> list[tuple[str, str]]:
+        articles = self.current_articles()
         choices = []
         for i, turn in enumerate(turns):
             ans = turn["answer"]
@@ -273,15 +300,15 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
                     choices.append((f"#{i + 1} ~{k} {title[:60]} — {p['source']}", f"{i}:p:{k - 1}"))
         return choices
 
-    def first_choice(turns: list[dict], i: int) -> str | None:
-        for _, value in picker_choices(turns):
+    def first_choice(self, turns: list[dict], i: int) -> str | None:
+        for _, value in self.picker_choices(turns):
             if value.startswith(f"{i}:"):
                 return value
         return None
 
-    def view(value: str | None, turns: list[dict], lang: str) -> str:
+    def view(self, value: str | None, turns: list[dict], lang: str) -> str:
         t = TEXT[lang]
-        articles = current_articles()
+        articles = self.current_articles()
         if not value:
             return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
         try:
@@ -298,23 +325,25 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
         except (ValueError, IndexError, KeyError, TypeError):
             return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
 
-    def respond(question, history, turns, choice):
+    def respond(self, question, history, turns, choice):
         question = question if isinstance(question, str) else ""
         history = list(history or [])
         turns = list(turns or [])
         shown = question if len(question) <= MAX_SHOWN_QUESTION else question[:MAX_SHOWN_QUESTION] + "…"
         history.append({"role": "user", "content": f'<span class="qa-question">{esc(shown)}</span>'})
-        if not live.ready:
+        if not self.live.ready:
             lang = LANG_OF_CHOICE.get(choice or "Auto", "vi")
-            waiting = f'<div class="qa-answer qa-loading" lang="{lang}"><p class="qa-msg">⏳ {esc(TEXT[lang]["loading"])}</p></div>'
+            waiting = (f'<div class="qa-answer qa-loading" lang="{lang}">'
+                       f'<p class="qa-msg">⏳ {esc(TEXT[lang]["loading"])}</p></div>')
             yield (gr.update(), history + [{"role": "assistant", "content": waiting}], turns, lang,
-                   gr.update(), gr.update(), "", *label_updates(lang))
-        ans, articles = answer_with(question)  # the engine validates length, control characters, ...
-        lang = ui_lang(choice, ans.get("language", "vi"))
-        history.append({"role": "assistant", "content": render_answer(ans, lang, articles, limit)})
+                   gr.update(), gr.update(), "", *self.label_updates(lang))
+        # The engine validates length, control characters, ... and reads the earlier turns as history.
+        ans, articles = self.answer_with(question, self.conversation(turns))
+        lang = self.ui_lang(choice, ans.get("language", "vi"))
+        history.append({"role": "assistant", "content": render_answer(ans, lang, articles, self.limit)})
         turns.append({"answer": ans, "lang": lang})
-        selected = first_choice(turns, len(turns) - 1)
-        choices = picker_choices(turns)
+        selected = self.first_choice(turns, len(turns) - 1)
+        choices = self.picker_choices(turns)
         if selected is None and choices:
             selected = choices[-1][1]
         t = TEXT[lang]
@@ -324,46 +353,63 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
             turns,
             lang,
             gr.update(choices=choices, value=selected, label=t["picker"]),
-            gr.update(value=view(selected, turns, lang), label=t["viewer"]),
+            gr.update(value=self.view(selected, turns, lang), label=t["viewer"]),
             "",
-            *label_updates(lang),
+            *self.label_updates(lang),
         )
 
-    def on_pick(value, turns, lang):
-        return view(value, turns, lang or "vi")
+    def on_pick(self, value, turns, lang):
+        return self.view(value, turns, lang or "vi")
 
-    def on_select(evt: gr.SelectData, turns):
+    def on_select(self, evt: gr.SelectData, turns):
         index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
-        value = first_choice(turns or [], int(index) // 2)
+        value = self.first_choice(turns or [], int(index) // 2)
         return gr.update(value=value) if value else gr.update()
 
-    def rate(turns, lang, verdict, index=None):
+    def rate(self, turns, lang, verdict, index=None):
         t = TEXT[lang or "vi"]
         if not turns:
             return t["feedback_nothing"]
         turn = turns[-1] if index is None else turns[min(max(index, 0), len(turns) - 1)]
         try:
-            feedback.append(config.feedback_log, feedback.make_record(turn["answer"], verdict, live.engine.model_id))
+            feedback.append(self.config.feedback_log,
+                            feedback.make_record(turn["answer"], verdict, self.live.engine.model_id))
         except (OSError, AttributeError):
             return t["feedback_failed"]
         return t["feedback_saved"]
 
-    def on_like(evt: gr.LikeData, turns, lang):
+    def on_like(self, evt: gr.LikeData, turns, lang):
         index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
         if evt.liked is None or evt.liked == "":
             return gr.update()
         verdict = "helpful" if evt.liked is True else "not_helpful" if evt.liked is False else str(evt.liked)
-        return rate(turns, lang, verdict, int(index) // 2)
+        return self.rate(turns, lang, verdict, int(index) // 2)
 
-    def on_lang(choice, lang):
+    def on_lang(self, choice, lang):
         lang = LANG_OF_CHOICE.get(choice, lang or "vi")
         t = TEXT[lang]
         return (lang, gr.update(label=t["question"], placeholder=t["placeholder"]),
-                gr.update(label=t["picker"]), gr.update(label=t["viewer"]), *label_updates(lang))
+                gr.update(label=t["picker"]), gr.update(label=t["viewer"]), *self.label_updates(lang))
 
-    def on_clear():
-        return [], [], gr.update(choices=[], value=None), view(None, [], "vi"), ""
+    def on_clear(self):
+        return [], [], gr.update(choices=[], value=None), self.view(None, [], "vi"), ""
 
+
+def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.Blocks:
+    """The Blocks (queue configured) for an engine, loaded or loading; launch it with ``launch()``.
+
+    With a ``LiveEngine`` still loading, the page is served at once and a
+    question waits for the engine behind a visible "loading" reply. The app
+    follows the index: a rebuild that switches CURRENT is picked up by the next
+    question, without a restart.
+    """
+    live = engine if isinstance(engine, LiveEngine) else LiveEngine(engine)
+    config = config or (live.engine.config if live.engine is not None else Config.from_env())
+    limit = config.max_question_chars
+    chat = Chat(live, config)
+    # Bound once: gradio groups events by the identity of their function, and each attribute access
+    # makes a new bound method; the two events of each pair share one concurrency group.
+    on_pick, on_clear = chat.on_pick, chat.on_clear
     t = TEXT["vi"]
     with gr.Blocks(title="Hỏi đáp có trích dẫn · Cited news Q&A", fill_width=True) as demo:
         turns = gr.State([])
@@ -401,7 +447,7 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
             with gr.Column(scale=2, min_width=320):
                 picker = gr.Dropdown(choices=[], value=None, label=t["picker"], elem_id="picker",
                                      interactive=True)
-                viewer = gr.HTML(view(None, [], "vi"), label=t["viewer"], show_label=True, container=True,
+                viewer = gr.HTML(chat.view(None, [], "vi"), label=t["viewer"], show_label=True, container=True,
                                  elem_id="viewer")
         with gr.Accordion("Kho bài viết và chỉ mục · Corpus and index", open=False, elem_id="corpus"):
             corpus_box = gr.HTML(f'<div class="qa-viewer-msg">{esc(TEXT["vi"]["loading"])}</div>')
@@ -410,23 +456,23 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
         outputs = [question, chatbot, turns, lang_state, picker, viewer, feedback_status,
                    send, clear, helpful, not_helpful]
         for trigger in (question.submit, send.click):
-            trigger(respond, [question, chatbot, turns, lang_choice], outputs,
+            trigger(chat.respond, [question, chatbot, turns, lang_choice], outputs,
                     concurrency_id="engine", concurrency_limit=config.concurrency, **private
                     ).then(None, js=SCROLL_JS, **private)
         picker.input(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
         picker.change(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
-        lang_choice.change(on_lang, [lang_choice, lang_state],
+        lang_choice.change(chat.on_lang, [lang_choice, lang_state],
                            [lang_state, question, picker, viewer, send, clear, helpful, not_helpful], **private)
-        chatbot.select(on_select, [turns], picker, **private)
-        chatbot.like(on_like, [turns, lang_state], feedback_status, **private)
+        chatbot.select(chat.on_select, [turns], picker, **private)
+        chatbot.like(chat.on_like, [turns, lang_state], feedback_status, **private)
         chatbot.clear(on_clear, None, [chatbot, turns, picker, viewer, feedback_status], **private)
         clear.click(on_clear, None, [chatbot, turns, picker, viewer, feedback_status], **private)
-        helpful.click(lambda ts, lg: rate(ts, lg, "helpful"), [turns, lang_state], feedback_status, **private)
-        not_helpful.click(lambda ts, lg: rate(ts, lg, "not_helpful"), [turns, lang_state], feedback_status,
+        helpful.click(lambda ts, lg: chat.rate(ts, lg, "helpful"), [turns, lang_state], feedback_status, **private)
+        not_helpful.click(lambda ts, lg: chat.rate(ts, lg, "not_helpful"), [turns, lang_state], feedback_status,
                           **private)
-        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=config.concurrency)
+        gr.api(chat.ask, api_name="ask", concurrency_id="engine", concurrency_limit=config.concurrency)
 
-        demo.load(corpus_view, None, corpus_box, **private)
+        demo.load(chat.corpus_view, None, corpus_box, **private)
 
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
@@ -435,7 +481,7 @@ def unavailable(question: object) -> dict:
     """The Answer JSON when the index cannot be served (failed to load, or still loading too long)."""
     return {"question": question[:200] if isinstance(question, str) else "", "language": "en",
             "abstained": True, "answer": "", "message": TEXT["en"]["load_failed"], "citations": [],
-            "passages": [], "best_score": None, "timings_ms": {}, "error": "index_unavailable"}
+            "passages": [], "best_score": None, "context": [], "timings_ms": {}, "error": "index_unavailable"}
 
 
 def launch(demo: gr.Blocks, config: Config | None = None, host: str | None = None, port: int | None = None,

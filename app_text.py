@@ -31,6 +31,8 @@ TEXT = {
         "related": "Có liên quan, nhưng không phải câu trả lời:",
         "related_short": "liên quan",
         "open_hint": "Bấm vào câu trả lời để mở bài viết nguồn bên phải.",
+        "following": "Tiếp nối câu hỏi:",
+        "open_original": "mở bài gốc",
         "feedback_saved": "Cảm ơn! Đã ghi nhận đánh giá.",
         "feedback_nothing": "Chưa có câu trả lời để đánh giá.",
         "feedback_failed": "Không ghi được đánh giá.",
@@ -57,6 +59,8 @@ TEXT = {
         "related": "Related, but not an answer:",
         "related_short": "related",
         "open_hint": "Click an answer to open its source article on the right.",
+        "following": "Following up on:",
+        "open_original": "open the original",
         "feedback_saved": "Thank you! Feedback saved.",
         "feedback_nothing": "There is no answer to rate yet.",
         "feedback_failed": "Could not save the feedback.",
@@ -76,6 +80,7 @@ CSS = """
   background: rgba(245, 158, 11, .08); white-space: pre-wrap; }
 .qa-answer .qa-cite { font-size: .9em; opacity: .9; margin-bottom: .5em; }
 .qa-answer .qa-hint { font-size: .8em; opacity: .7; }
+.qa-answer .qa-context { font-size: .8em; opacity: .7; margin: 0 0 .3em 0; }
 .qa-abstain .qa-msg { color: #b45309; }
 .qa-error .qa-msg { color: #b91c1c; }
 .qa-related-item { font-size: .88em; margin: .3em 0; padding: .3em .6em; border-left: 3px solid #9ca3af;

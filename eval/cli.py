@@ -1,4 +1,4 @@
-"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|bench-store|near-miss|calibration-plot|cross-lingual-shift|feedback``."""
+"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|bench-store|near-miss|calibration-plot|cross-lingual-shift|feedback|chat``."""
 from __future__ import annotations
 
 import argparse
@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     from .bench_scale import add_parser as add_bench_scale
     from .bench_store import add_parser as add_bench_store
     from .calibration_plot import add_parser as add_calibration_plot
+    from .chat import add_parser as add_chat
     from .cross_lingual import add_parser as add_cross_lingual
     from .near_miss import add_parser as add_near_miss
 
@@ -88,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     add_near_miss(sub)
     add_calibration_plot(sub)
     add_cross_lingual(sub)
+    add_chat(sub)
     return p
 
 
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         args.log = args.log or Config.from_env().feedback_log
         return cmd_feedback(args)
     if args.command in ("bench-scale", "bench-build", "bench-store", "near-miss", "calibration-plot",
-                        "cross-lingual-shift"):
+                        "cross-lingual-shift", "chat"):
         return args.func(args)
     from .bench import cmd_bench
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from .config import Config
+from .conversation import CURRENT_WEIGHT, BadHistory, FollowUp, Turn, follow_up
 from .engine import Engine
 from .extract import build_quote, score_sentences
 from .query import coverage_groups, keyword_query
-from .question import STOPWORDS, BadQuestion, Question, message, parse
+from .question import STOPWORDS, BadQuestion, Question, content_words, message, parse
+from .retrieve import Carried
 from .types import Answer
 
 NOT_FOUND = {
@@ -28,6 +32,11 @@ def found_message(language: str, article_language: str) -> str:
     return FOUND[("vi" if language == "vi" else "en", "en" if article_language == "en" else "vi")]
 
 
+# Said after the reply when a conversation's history was longer than QA_HISTORY_TURNS.
+TRIMMED = {
+    "vi": "(Chỉ dùng {n} lượt hỏi gần nhất của cuộc trò chuyện.)",
+    "en": "(Only the last {n} turns of the conversation were used.)",
+}
 ECHO_LIMIT = 200  # characters of a rejected question echoed back
 
 
@@ -45,13 +54,34 @@ def rejected(question: object, bad: BadQuestion, config: Config, id: str | None 
                   message=message(bad.code, lang, limit=config.max_question_chars))
 
 
-def _candidates(engine: Engine, q: Question, config: Config, t0: float):
-    """(passages, hand-scored candidate sentences best first, time after embedding, time after search)."""
+def _carried(engine: Engine, vector: np.ndarray, plan: FollowUp, history: list[Turn], config: Config):
+    """The passage-search vector mixing in the earlier questions, and their keyword queries and boosts."""
+    mixed = CURRENT_WEIGHT * vector
+    queries = []
+    for i, weight in plan.turns:
+        try:
+            earlier = parse(history[i].question, config.max_question_chars)
+        except BadQuestion:
+            continue
+        mixed = mixed + weight * engine.embed_earlier_query(earlier.text)
+        queries.append((keyword_query(earlier, engine.generation.languages, config), weight / CURRENT_WEIGHT))
+    norm = float(np.linalg.norm(mixed))
+    return (mixed / norm if norm else vector), Carried(tuple(queries), plan.boosts)
+
+
+def _candidates(engine: Engine, q: Question, config: Config, t0: float,
+                plan: FollowUp | None = None, history: list[Turn] = ()):
+    """(passages, hand-scored candidate sentences best first, time after embedding, time after search).
+
+    A follow-up's ``plan`` shapes which passages are searched; the sentences are still scored
+    against the current question alone.
+    """
     vector = engine.embed_query(q.text)
+    search_vector, carried = (vector, None) if plan is None else _carried(engine, vector, plan, history, config)
     t_embed = time.perf_counter()
     languages = engine.generation.languages
     query = keyword_query(q, languages, config)
-    hits = engine.retriever.passages(query, vector, config)
+    hits = engine.retriever.passages(query, search_vector, config, carried=carried)
     extra: list[int] = []
     if config.retrieval == "hybrid":
         dense, keyword = engine.retriever.sentences(query, vector, config.candidates)
@@ -68,11 +98,47 @@ def candidates(engine: Engine, q: Question, config: Config | None = None):
     return hits, scored
 
 
+def _threshold(scorer, best, q: Question, config: Config) -> float:
+    """What the best candidate's score must reach to be quoted: the learned scorer's probability
+    threshold (as calibrated unless ``config.answer_threshold`` sets one), else the hand-made score's."""
+    if scorer is None:
+        return config.threshold(q.language)
+    return scorer.threshold(best) if config.answer_threshold < 0 else config.answer_threshold
+
+
+def _lean_on_history(scored: list, q: Question, plan: FollowUp, turns: list[Turn], engine: Engine,
+                     config: Config) -> list:
+    """Candidates reordered with a nudge towards sentences naming what the earlier questions named.
+
+    "Bà ấy đã phát biểu gì?" after a question about Singapore's minister: of two sentences about
+    an opening speech, the one that names the minister wins a near tie. The nudge is small, so
+    a sentence that answers the current question clearly better keeps its place.
+    """
+    carried = set().union(*(content_words(turns[i].question) for i, _ in plan.turns)) - content_words(q.text)
+    if not carried or not config.history_sentence_weight:
+        return scored
+    share = {s.row: len(carried & engine.retriever.words_of(s.row)) / len(carried) for s in scored}
+    return sorted(scored, key=lambda s: -(s.score + config.history_sentence_weight * share[s.row]))
+
+
+def parse_history(history: list | None, limit: int) -> tuple[list[Turn], int]:
+    """(the last ``limit`` turns, how many earlier ones were dropped); raises ``BadHistory``."""
+    if history is None:
+        return [], 0
+    if not isinstance(history, (list, tuple)):
+        raise BadHistory(f"history must be a list of earlier turns, not {type(history).__name__}")
+    turns = [Turn.parse(entry, n) for n, entry in enumerate(history, 1)]
+    return turns[-limit:], max(0, len(turns) - limit)
+
+
 def answer(engine: Engine, question: str, *, id: str | None = None,
-           config: Config | None = None, language: str | None = None) -> Answer:
+           config: Config | None = None, language: str | None = None, history: list | None = None) -> Answer:
     """Answer one question with verbatim quotes, or abstain; never raises on bad input.
 
-    ``language`` ("vi"/"en") forces the reply language instead of detecting it.
+    ``language`` ("vi"/"en") forces the reply language instead of detecting it. ``history``:
+    the conversation's earlier turns, oldest first (questions, Answer JSON objects or ``Turn``);
+    it helps find the article of a follow-up such as "What did she say?", while the quote is
+    still chosen for the current question. Only the last ``config.history_turns`` are read.
     """
     config = config or engine.config
     if language not in (None, "vi", "en"):
@@ -84,29 +150,39 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
         return rejected(question, bad, config, id=id, language=language)
     if language:
         q = replace(q, language=language)
-    hits, scored, t_embed, t_search = _candidates(engine, q, config, t0)
-    threshold = config.threshold(q.language)
+    try:
+        turns, dropped = parse_history(history, config.history_turns)
+    except BadHistory as bad:
+        rejection = rejected(question, BadQuestion("bad_history", q.language), config, id=id, language=language)
+        return replace(rejection, message=f"{rejection.message} {bad}")
+    plan = follow_up(q.text, q.language, turns, config.history_boost)
+    hits, scored, t_embed, t_search = _candidates(engine, q, config, t0, plan, turns)
     scorer = engine.scorer if config.scorer == "learned" else None
-    if scorer is not None and scored:
+    if scorer is not None:
         scored = scorer.rescore(q, scored, engine.retriever, config)
-        threshold = scorer.threshold(scored[0]) if config.answer_threshold < 0 else config.answer_threshold
+    if plan is not None:
+        scored = _lean_on_history(scored, q, plan, turns, engine, config)
     quotes = []
-    if scored and scored[0].score >= threshold:
+    if scored and scored[0].score >= _threshold(scorer, scored[0], q, config):
         quote = build_quote(scored, engine.retriever, q, config)
         # A question asking for a date, number or name whose best quote holds
         # none is asking for a detail the articles do not state.
         if q.kind is None or quote.highlight_start is not None or not config.require_typed_answer:
             quotes.append(quote)
     t_extract = time.perf_counter()
+    reply = (found_message(q.language, engine.generation.articles[quotes[0].source].language) if quotes
+             else NOT_FOUND[q.language])
+    if dropped:
+        reply += " " + TRIMMED["vi" if q.language == "vi" else "en"].format(n=len(turns))
     return Answer(
         question=q.text,
         language=q.language,
         abstained=not quotes,
-        message=(found_message(q.language, engine.generation.articles[quotes[0].source].language) if quotes
-                 else NOT_FOUND[q.language]),
+        message=reply,
         quotes=quotes,
         passages=hits,
         id=id,
+        context=plan.context(turns) if plan else [],
         timings_ms={
             "embed": (t_embed - t0) * 1000,
             "search": (t_search - t_embed) * 1000,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stages
 from .chunking import split_articles
 from .config import Config
 from .corpus import CorpusReport, load_corpus
@@ -83,6 +84,15 @@ def _previous(config: Config, mid: str, log) -> tuple[dict, dict]:
     return chunks, sentences
 
 
+def _live_manifest(index_dir: Path, log) -> dict | None:
+    """The live generation's manifest; None when there is none or CURRENT is unreadable (then it is rebuilt)."""
+    try:
+        return read_manifest(index_dir)
+    except StoreError as exc:
+        log(f"warning: {exc}; rebuilding")
+        return None
+
+
 def _intact(index_dir: Path, log) -> bool:
     """True when every file of the live generation passes its checksum (else it is rebuilt)."""
     try:
@@ -116,18 +126,16 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     names itself with a ``model_id`` attribute (the tests pass a deterministic one).
     """
     config = config or Config.from_env()
-    if config.encode_engine not in ("local", "ray"):
-        raise ValueError(f"QA_ENCODE_ENGINE must be local or ray, not {config.encode_engine!r}")
     t0 = time.perf_counter()
     articles, report = load_corpus(config.corpus_dir)
     for skipped in report.skipped:
         log(f"warning: skipped {skipped.source}: {skipped.reason}")
     if not articles:
-        raise ValueError(f"no readable articles (.txt/.md) in {config.corpus_dir}")
+        raise ValueError(f"no readable articles (.txt/.md, .html/.htm, .jsonl/.json/.csv) in {config.corpus_dir}")
     mid = getattr(model, "model_id", None) or model_id(config)
     result = BuildResult(index_dir=Path(config.index_dir), generation=None, report=report,
                          articles=len(articles))
-    if not force and is_current(config, articles, read_manifest(config.index_dir), mid) \
+    if not force and is_current(config, articles, _live_manifest(config.index_dir, log), mid) \
             and _intact(config.index_dir, log):
         result.seconds["total"] = time.perf_counter() - t0
         return result
@@ -164,6 +172,7 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
         else:
             model = model if model is not None else load_model(config)
             result.seconds["model_load"] = time.perf_counter() - t_embed
+            stages.reached("model-loaded")
             t_embed = time.perf_counter()
             vectors, result.embedded = encode_local(model, todo, shards, config.encode_batch_size, progress, log)
     result.seconds["encode"] = time.perf_counter() - t_embed

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from .config import Config
+from .rerank import RerankerError
 from .store import IndexCorrupt, StoreError, load_generation, read_manifest
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _config(args) -> Config:  # raises ValueError on a malformed environment variable
+def _config(args) -> Config:  # raises ValueError on a malformed or out-of-range setting
     return Config.from_env(
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
@@ -56,6 +57,8 @@ def _render(ans) -> str:
         lines.append(f"  “{q.text}”")
         lines.append(f"  [{n}] {q.title} — {q.date or 'no date'} — {q.source} [{q.start}:{q.end}] "
                      f"score {q.score:.3f}")
+        if q.url:
+            lines.append(f"      {q.link}")
         if q.highlight_start is not None:
             span = q.text[q.highlight_start - q.start:q.highlight_end - q.start]
             lines.append(f"      answer: {span}")
@@ -72,6 +75,15 @@ def _read_stdin_questions():
     for line in text.splitlines():
         if line.strip():
             yield line, None
+
+
+def _bad_history(item: dict, config: Config, why: str):
+    from .answer import rejected
+    from .question import BadQuestion
+
+    ans = rejected(item.get("question", ""), BadQuestion("bad_history"), config, id=item.get("id"))
+    ans.message = f"{ans.message} {why}"
+    return ans
 
 
 def cmd_ask(args) -> int:
@@ -102,13 +114,27 @@ def cmd_ask(args) -> int:
         return EXIT_BAD_INPUT
     engine = load(config)
     status = EXIT_OK
+    conversations: dict[str, list[dict]] = {}  # id -> its earlier Answer JSON objects, in input order
     for n, (line, _) in enumerate(lines, 1):
         try:
             item = json.loads(line) if line.lstrip().startswith("{") else {"question": line}
         except ValueError:
             item = {"question": line}
-        ans = answer(engine, item.get("question", ""), id=item.get("id", str(n)))
-        _print_json(ans.to_dict())
+        conversation = item.get("conversation")
+        history = item.get("history")
+        if isinstance(conversation, bool) or not isinstance(conversation, (str, int, type(None))):
+            ans = _bad_history(item, config, "\"conversation\" must be a string or a number")
+        else:
+            if conversation is not None:
+                earlier = conversations.setdefault(str(conversation), [])
+                history = earlier if history is None else history + earlier if isinstance(history, list) else history
+            ans = answer(engine, item.get("question", ""), id=item.get("id", str(n)), history=history)
+        out = ans.to_dict()
+        if conversation is not None:
+            out["conversation"] = conversation
+            if not ans.error and str(conversation) in conversations:
+                conversations[str(conversation)].append(out)
+        _print_json(out)
         if ans.error:
             status = EXIT_BAD_INPUT
     return status
@@ -176,7 +202,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build or update the index from a folder of articles")
-    b.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (default: corpus/, env CORPUS_DIR)")
+    b.add_argument("--corpus", type=Path,
+                   help="folder of articles: .txt/.md, .html/.htm, .jsonl/.json/.csv exports "
+                        "(default: corpus/, env CORPUS_DIR)")
     b.add_argument("--out", "--index", dest="index", type=Path,
                    help="index folder (default: .cache/index, env INDEX_DIR)")
     b.add_argument("--force", action="store_true", help="re-embed everything")
@@ -188,7 +216,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
 
-    a = sub.add_parser("ask", help="answer a question (or one per stdin line, JSON lines out)")
+    a = sub.add_parser(
+        "ask", help="answer a question (or one per stdin line, JSON lines out)",
+        description="Answer one question, or one per stdin line (JSON lines out). A stdin line is a question or "
+                    'a JSON object {"id", "question", "conversation"?, "history"?}: lines sharing a "conversation" '
+                    "id are one conversation, answered in input order with the earlier turns as history; "
+                    '"history" is an explicit list of earlier questions or Answer JSON objects.')
     a.add_argument("question", nargs="*", help="the question; omit or '-' to read questions from stdin")
     a.add_argument("--index", type=Path, help="index folder (default: .cache/index, env INDEX_DIR)")
     a.add_argument("--json", action="store_true", help="print the Answer JSON")
@@ -219,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.func(args)
-    except (StoreError, FileNotFoundError, ValueError) as exc:
+    except (StoreError, FileNotFoundError, ValueError, RerankerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if isinstance(exc, IndexCorrupt) and "rebuild" not in str(exc):
             print("the index is damaged: rebuild it with `python -m index build`", file=sys.stderr)

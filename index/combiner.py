@@ -63,12 +63,26 @@ class Combiner:
 
     @classmethod
     def from_dict(cls, data: dict, where: str) -> "Combiner":
-        names = tuple(data.get("features", FEATURES))
-        if not set(names) <= set(FEATURES) or len(data["weights"]) != len(names):
-            raise ValueError(f"{where}: features {list(names)} are not a subset of {list(FEATURES)} "
-                             f"with one weight each; refit it")
-        return cls(tuple(map(float, data["weights"])), float(data["bias"]), float(data["threshold"]),
-                   data.get("meta", {}), names)
+        """The combiner ``data`` describes (``to_dict``); ``where`` names its file in errors.
+
+        Raises
+        ------
+        RerankerError
+            When a field is missing or malformed, or the features are not a subset of ``FEATURES``
+            with one weight each.
+        """
+        from .rerank import REBUILD, RerankerError
+
+        try:
+            names = tuple(data.get("features", FEATURES))
+            weights = tuple(map(float, data["weights"]))
+            combiner = cls(weights, float(data["bias"]), float(data["threshold"]), data.get("meta", {}), names)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise RerankerError(f"{where}: not a combiner ({type(exc).__name__}: {exc}); {REBUILD}") from None
+        if not set(names) <= set(FEATURES) or len(weights) != len(names):
+            raise RerankerError(f"{where}: features {list(names)} are not a subset of {list(FEATURES)} "
+                                f"with one weight each; {REBUILD}")
+        return combiner
 
     def to_dict(self) -> dict:
         return {"features": list(self.features), "weights": list(self.weights), "bias": self.bias,
@@ -166,8 +180,6 @@ class AnswerScorer:
 
 def load_scorer(config, delta_dir: Path | None = None) -> AnswerScorer | None:
     """The learned scorer of ``config`` (cross-encoder per ``config.rerank_model``), or None for the hand-made one."""
-    if config.scorer not in ("learned", "hand"):
-        raise ValueError(f"QA_SCORER must be learned or hand, not {config.scorer!r}")
     if config.scorer == "hand":
         return None
     from .rerank import DEFAULT_DELTA, load_reranker

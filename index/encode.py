@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stages
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -105,6 +107,7 @@ def encode_local(model, texts: list[str], plan: Plan, batch_size: int, progress:
             save_shard(plan, shard, vectors)
             shards[shard] = np.asarray(vectors, dtype=np.float32)
             bar.update(len(rows))
+            stages.reached("shard", len(shards))
     return assemble(plan, shards, dim), len(texts) - reused
 
 

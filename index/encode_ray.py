@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ROOT, Config
+from . import stages
 from .encode import Plan, assemble, finished, save_shard
 
 
@@ -91,6 +92,7 @@ def encode_ray(texts: list[str], plan: Plan, config: Config, dim: int, progress:
                         vectors = np.stack([got[int(r)] for r in plan.rows(shard)])
                         save_shard(plan, shard, vectors)
                         shards[shard] = vectors
+                        stages.reached("shard", len(shards))
                 bar.update(len(batch["row"]))
     return assemble(plan, shards, dim), len(texts) - reused
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import Config
-from .embedding import load_model
+from .embedding import load_model, model_id
 from .retrieve import Retriever
 from .store import Generation, IndexCorrupt, current_path, load_generation, StoreError
+
+RECENT_QUERIES = 256
 
 
 @dataclass
@@ -29,10 +32,29 @@ class Engine:
     model: object  # anything with encode(texts, prompt_name=...) -> unit vectors
     scorer: object | None = None  # combiner.AnswerScorer (QA_SCORER=learned), or None: the hand-made score
 
+    # Recent questions' vectors: a follow-up mixes in the earlier questions of its conversation,
+    # which were embedded when they were asked. The current question is always encoded afresh,
+    # so latency measurements of single questions stay honest.
+    recent_queries: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    recent_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def embed_query(self, text: str) -> np.ndarray:
         vector = self.model.encode(text, prompt_name="query", normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vector, dtype=np.float32).reshape(-1)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        vector.flags.writeable = False
+        with self.recent_lock:
+            self.recent_queries[text] = vector
+            self.recent_queries.move_to_end(text)
+            while len(self.recent_queries) > RECENT_QUERIES:
+                self.recent_queries.popitem(last=False)
+        return vector
+
+    def embed_earlier_query(self, text: str) -> np.ndarray:
+        """The vector of a question asked before (from the recent ones when it is there)."""
+        with self.recent_lock:
+            vector = self.recent_queries.get(text)
+        return vector if vector is not None else self.embed_query(text)
 
     @property
     def model_id(self) -> str:
@@ -71,9 +93,10 @@ class LiveEngine:
 
     ``get()`` waits for the first load, then reads the small CURRENT pointer (no
     lock when unchanged). A new generation is loaded under a lock, reusing the
-    model when the model id is the same; until it is loaded the old engine keeps
-    answering, and a generation that fails to load (damaged, incomplete) is
-    refused once and the old engine kept.
+    model when the model id is the same, else loading the configured model,
+    which must be the one the generation was built with. Until it is loaded the
+    old engine keeps answering, and a generation that fails to load (damaged,
+    incomplete, built with another model) is refused once and the old engine kept.
     """
 
     def __init__(self, engine: Engine | None = None):
@@ -130,8 +153,13 @@ class LiveEngine:
         old = self.engine
         try:
             gen = load_generation(old.config.index_dir)
-            same_model = gen.manifest.get("model_id") == old.model_id
-            model = old.model if same_model else load_model(old.config)
+            built_with = gen.manifest.get("model_id")
+            model = old.model
+            if built_with != old.model_id:
+                model = load_model(old.config)
+                serving = getattr(model, "model_id", None) or model_id(old.config)
+                if serving != built_with:  # its vectors and our question vectors would not be comparable
+                    raise StoreError(f"it was built with the model {built_with}, questions are embedded with {serving}")
             self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen, old.config), model=model,
                                  scorer=old.scorer)
             print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)

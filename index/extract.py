@@ -129,7 +129,7 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question, 
     text = article.text[start:end]
     span = highlight(text, question)
     return Quote(
-        source=article.source, title=article.title, date=article.date, text=text,
+        source=article.source, title=article.title, date=article.date, text=text, url=article.url,
         start=start, end=end, score=best.score,
         highlight_start=None if span is None else start + span[0],
         highlight_end=None if span is None else start + span[1],

@@ -45,6 +45,7 @@ class BadQuestion(ValueError):
 
 
 MESSAGES = {
+    "bad_history": {"vi": "Lịch sử hội thoại không hợp lệ:", "en": "The conversation history is malformed:"},
     "empty": {"vi": "Vui lòng nhập câu hỏi.", "en": "Please type a question."},
     "too_long": {
         "vi": "Câu hỏi quá dài (tối đa {limit} ký tự).",

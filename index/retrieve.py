@@ -1,6 +1,7 @@
 """Dense (FAISS) + keyword (BM25) retrieval of passages, fused by z-score or reciprocal rank."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import faiss
@@ -12,6 +13,19 @@ from .query import KeywordQuery
 from .store import Generation
 from .text import sentence_words
 from .types import Hit
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What earlier turns add to a follow-up's passage search (index/conversation.py).
+
+    ``queries``: keyword queries of earlier questions, each with its weight relative to the
+    current question's. ``boosts``: article source -> share of the fused scores' spread added
+    to its passages (a nudge towards the articles just quoted, never a filter).
+    """
+
+    queries: tuple[tuple[KeywordQuery, float], ...] = ()
+    boosts: tuple[tuple[str, float], ...] = ()
 
 
 def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
@@ -80,12 +94,19 @@ class Retriever:
         return self.generation.sentences.in_span(c.source, c.start, c.end)
 
     def passages(self, query: KeywordQuery, query_vector: np.ndarray, config: Config,
-                 k: int | None = None) -> list[Hit]:
-        """The top ``k`` passages (default ``config.k``) by ``config.retrieval``: hybrid, dense or keyword."""
+                 k: int | None = None, carried: Carried | None = None) -> list[Hit]:
+        """The top ``k`` passages (default ``config.k``) by ``config.retrieval``: hybrid, dense or keyword.
+
+        ``carried`` adds earlier turns of a conversation (``query_vector`` then already mixes them in).
+        """
         mode, k = config.retrieval, k or config.k
         n = max(config.candidates, k)
         dense = search(self.chunk_index, query_vector, n) if mode != "keyword" else []
-        keyword_scores = self.generation.chunk_keywords.scores(query) if mode != "dense" else None
+        keyword_scores = None
+        if mode != "dense":
+            keyword_scores = self.generation.chunk_keywords.scores(query)
+            for earlier, weight in (carried.queries if carried else ()):
+                keyword_scores = keyword_scores + weight * self.generation.chunk_keywords.scores(earlier)
         keyword = top_rows(keyword_scores, n) if keyword_scores is not None else []
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
@@ -100,8 +121,11 @@ class Retriever:
             fused = {r: float(d + config.keyword_weight * b) for r, d, b in zip(rows, dense_part, keyword_part)}
         else:
             fused = rrf([dense_rows, keyword_rows], config.rrf_k)
-        best = sorted(fused, key=lambda r: -fused[r])[:k]
         chunks = self.generation.chunks
+        if carried and carried.boosts and fused:
+            boosts, spread = dict(carried.boosts), max(fused.values()) - min(fused.values())
+            fused = {r: s + boosts.get(chunks[r].source, 0.0) * spread for r, s in fused.items()}
+        best = sorted(fused, key=lambda r: -fused[r])[:k]
         return [
             Hit(
                 chunk=chunks[r],

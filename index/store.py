@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import shutil
 import tempfile
@@ -30,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_text, fsync_tree, sha256_file
-from .keyword import KeywordIndex
-from .tables import ArticleTable, ChunkTable, SentenceTable, Tables, WordIdf, write_tables
+from . import stages
+from .files import atomic_write_text, fsync_dir, fsync_tree, sha256_file
+from .keyword import VOCAB_DB, KeywordIndex
+from .tables import ArticleTable, ChunkTable, ReadOnlyDb, SentenceTable, Tables, WordIdf, write_tables
 from .text import sentence_words
 from .types import Article, Chunk, Sentence
 from .vector_index import configure
@@ -42,6 +44,7 @@ FORMAT_VERSION = 3  # 2: SQLite tables, memory-mapped vectors, FAISS IVF file; 3
 KEEP_GENERATIONS = 2
 STAMPS = "verified.json"  # size, mtime and digest of the files that passed; not part of the manifest
 STAMP_MIN_BYTES = 16 << 20  # smaller files are cheaper to hash than to trust
+GENERATION_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
 class StoreError(Exception):
@@ -81,13 +84,16 @@ class Generation:
 
 
 def current_path(index_dir: Path) -> Path | None:
-    """The live generation folder, or None when there is no index yet."""
+    """The live generation folder (which may not exist), or None when there is no index yet."""
     pointer = Path(index_dir) / "CURRENT"
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    if not name or "/" in name or "\\" in name or name.startswith("."):
+    except UnicodeDecodeError:
+        name = ""
+    # A plain folder name: never a path out of generations/, a temporary folder or a control character.
+    if not GENERATION_NAME.fullmatch(name):
         raise IndexCorrupt(f"{pointer} does not name a generation; rebuild with `python -m index build`")
     return Path(index_dir) / "generations" / name
 
@@ -151,12 +157,16 @@ def save_generation(
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         fsync_tree(tmp)
+        stages.reached("generation-written")
         final = generations / name
         os.replace(tmp, final)
+        fsync_dir(generations)  # the rename is on disk before CURRENT can name it
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    stages.reached("generation-renamed")
     _switch(index_dir, name)
+    stages.reached("switched")
     _prune(index_dir, keep=name)
     return final
 
@@ -199,8 +209,11 @@ def verify(path: Path) -> dict:
         raise IndexCorrupt(f"generation {path.name} has no manifest") from exc
     except ValueError as exc:
         raise IndexCorrupt(f"generation {path.name}: manifest is not valid JSON") from exc
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorrupt(f"generation {path.name} has an unknown format; rebuild it")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexCorrupt(f"generation {path.name}: manifest.json is not an index manifest; rebuild it")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorrupt(f"generation {path.name} has format version {manifest.get('format_version')!r}, "
+                           f"this program reads version {FORMAT_VERSION}; rebuild it")
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise IndexCorrupt(f"generation {path.name}: manifest lists no files")
@@ -228,20 +241,48 @@ def verify(path: Path) -> dict:
     return manifest
 
 
+def _read(path: Path, rel: str, reader):
+    """``reader()``, with a file that passed its checksum but cannot be parsed reported as corrupt."""
+    try:
+        return reader()
+    except (sqlite3.DatabaseError, ValueError, KeyError, OSError) as exc:
+        raise IndexCorrupt(f"generation {path.name}: {rel} is unreadable ({exc}); rebuild it") from exc
+
+
+def _vectors(path: Path, rel: str, rows: int, kind: str) -> np.ndarray:
+    """The memory-mapped vectors of ``rel``: one row per item of the tables."""
+    vectors = _read(path, rel, lambda: np.load(path / rel, mmap_mode="r", allow_pickle=False))
+    if vectors.ndim != 2 or vectors.shape[0] != rows:
+        raise IndexCorrupt(f"generation {path.name}: {rel} has shape {vectors.shape}, but tables.sqlite holds "
+                           f"{rows} {kind}; rebuild it")
+    return vectors
+
+
+def _keywords(path: Path, folder: str, size: int) -> KeywordIndex:
+    def read() -> KeywordIndex:
+        # bm25s opens its vocabulary lazily: a broken one would otherwise fail the first question.
+        probe = ReadOnlyDb(path / folder / VOCAB_DB)
+        try:
+            probe.one("SELECT token, id FROM vocab LIMIT 1")
+        finally:
+            probe.close()
+        return KeywordIndex.load(path / folder, size)
+
+    return _read(path, folder, read)
+
+
 def load_generation(index_dir: Path) -> Generation:
     path = current_path(index_dir)
-    if path is None or not path.is_dir():
+    if path is None:
         raise IndexMissing(f"no index in {index_dir}; build it with `python -m index build`")
+    if not path.is_dir():
+        raise IndexCorrupt(f"{Path(index_dir) / 'CURRENT'} names generation {path.name}, which does not exist; "
+                           "rebuild with `python -m index build`")
     manifest = verify(path)  # before any reader, FAISS's above all, sees a byte
-    try:
-        tables = Tables(path / "tables.sqlite")
-    except sqlite3.DatabaseError as exc:
-        raise IndexCorrupt(f"generation {path.name}: tables.sqlite is unreadable ({exc}); rebuild it") from exc
-    chunk_vectors = np.load(path / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False)
-    sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+    tables = _read(path, "tables.sqlite", lambda: Tables(path / "tables.sqlite"))
     chunks, sentences = tables.chunks, tables.sentences
-    if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
-        raise IndexCorrupt(f"generation {path.name}: vector and table sizes disagree")
+    chunk_vectors = _vectors(path, "chunk_vectors.npy", len(chunks), "passages")
+    sentence_vectors = _vectors(path, "sentence_vectors.npy", len(sentences), "sentences")
     chunk_index = None
     if "chunk_index.faiss" in manifest["files"]:
         import faiss
@@ -260,7 +301,7 @@ def load_generation(index_dir: Path) -> Generation:
         idf=tables.idf,
         chunk_vectors=chunk_vectors,
         sentence_vectors=sentence_vectors,
-        chunk_keywords=KeywordIndex.load(path / "keyword_chunks", len(chunks)),
-        sentence_keywords=KeywordIndex.load(path / "keyword_sentences", len(sentences)),
+        chunk_keywords=_keywords(path, "keyword_chunks", len(chunks)),
+        sentence_keywords=_keywords(path, "keyword_sentences", len(sentences)),
         chunk_index=chunk_index,
     )

@@ -18,7 +18,8 @@ from pathlib import Path
 from .types import Article, Chunk, Sentence
 
 SCHEMA = """
-CREATE TABLE articles (source TEXT PRIMARY KEY, title TEXT, date TEXT, text TEXT, checksum TEXT, language TEXT);
+CREATE TABLE articles (source TEXT PRIMARY KEY, title TEXT, date TEXT, text TEXT, checksum TEXT, language TEXT,
+                       url TEXT, author TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE, source TEXT, text TEXT, start INTEGER, "end" INTEGER);
 CREATE TABLE sentences (row INTEGER PRIMARY KEY, source TEXT, chunk_id TEXT, text TEXT, start INTEGER, "end" INTEGER);
 CREATE INDEX sentences_by_position ON sentences (source, start);
@@ -40,7 +41,7 @@ def write_tables(path: Path, articles: Iterable[Article], chunks: Iterable[Chunk
         for a in articles:
             languages[a.source] = a.language
             rows.append(astuple(a))
-        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
                        ((row, *astuple(c)) for row, c in enumerate(chunks)))
         df: Counter = Counter()
@@ -141,13 +142,17 @@ class ArticleTable(Mapping):
 
     def __init__(self, db: ReadOnlyDb):
         self._db = db
+        # Tables written before articles kept their address have no url/author: read as None.
+        present = {name for _, name, *_ in db.all("PRAGMA table_info(articles)")}
+        self._columns = ", ".join(
+            name if name in present else f"NULL AS {name}"
+            for name in ("source", "title", "date", "text", "checksum", "language", "url", "author"))
         self._get = lru_cache(maxsize=1024)(self._fetch)
         self._len = db.one("SELECT COUNT(*) FROM articles")[0]
         self._languages: frozenset[str] | None = None
 
     def _fetch(self, source: str) -> Article | None:
-        found = self._db.one("SELECT source, title, date, text, checksum, language FROM articles WHERE source = ?",
-                             (source,))
+        found = self._db.one(f"SELECT {self._columns} FROM articles WHERE source = ?", (source,))
         return None if found is None else Article(*found)
 
     def __getitem__(self, source: str) -> Article:
@@ -162,7 +167,7 @@ class ArticleTable(Mapping):
     def first(self, n: int) -> list[Article]:
         """The first ``n`` articles by source, for listings that must stay short."""
         return [Article(*row) for row in self._db.all(
-            "SELECT source, title, date, text, checksum, language FROM articles ORDER BY source LIMIT ?", (n,))]
+            f"SELECT {self._columns} FROM articles ORDER BY source LIMIT ?", (n,))]
 
     def __len__(self) -> int:
         return self._len

@@ -7,16 +7,19 @@ is exactly the quoted text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import quote as percent_encode
 
 
 @dataclass(frozen=True)
 class Article:
-    source: str  # file name in the corpus folder: the article id and citation source
+    source: str  # file name in the corpus folder (``<file>#<id>`` for an export record): id and citation source
     title: str
     date: str | None  # ISO YYYY-MM-DD when the text states one
     text: str  # cleaned text; every offset points into it
-    checksum: str  # sha256 of the raw file bytes: unchanged files are not re-embedded
+    checksum: str  # sha256 of what it was read from (file bytes, record) and how: unchanged, not re-embedded
     language: str = "vi"  # "vi" | "en", detected from the text: selects tokenisation and translation
+    url: str | None = None  # the original page's http(s) address, when the source names one
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class Quote:
     # Span inside the article (absolute offsets) that answers the question type, if found.
     highlight_start: int | None = None
     highlight_end: int | None = None
+    url: str | None = None  # the article's original address
+
+    @property
+    def link(self) -> str | None:
+        """The article's address, scrolled to the quote: a ``#:~:text=`` text fragment."""
+        return None if self.url is None else text_fragment_url(self.url, self.text)
 
 
 @dataclass
@@ -74,6 +83,8 @@ class Answer:
     id: str | None = None
     error: str | None = None  # set when the question itself was rejected
     best_score: float | None = None  # extraction score of the best sentence (for calibration)
+    # The earlier turns of the conversation that shaped the passage search (index/conversation.py).
+    context: list[dict] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -106,6 +117,7 @@ class Answer:
                         if q.highlight_start is None
                         else {"start": q.highlight_start, "end": q.highlight_end}
                     ),
+                    **({"url": q.link} if q.url else {}),
                 }
                 for n, q in enumerate(self.quotes, 1)
             ],
@@ -120,9 +132,28 @@ class Answer:
                 for h in self.passages
             ],
             best_score=None if self.best_score is None else round(self.best_score, 4),
+            context=self.context,
             timings_ms={k: round(v, 2) for k, v in self.timings_ms.items()},
         )
         if self.error is not None:
             out["error"] = self.error
         return out
 
+
+FRAGMENT_WORDS = 4  # words at each end of a long quote: enough to be unique on a news page
+
+
+def text_fragment_url(url: str, quote: str) -> str:
+    """``url`` with a Text Fragments directive (``#:~:text=start,end``) that highlights ``quote``.
+
+    A quote of up to twice ``FRAGMENT_WORDS`` words is matched whole; a longer one by its first
+    and last words. Each term is percent-encoded, ``-``, ``,`` and ``&`` included, as the
+    directive's syntax requires; a fragment the address already has is replaced.
+    """
+    words = quote.split()
+    if len(words) <= 2 * FRAGMENT_WORDS:
+        terms = [" ".join(words)]
+    else:
+        terms = [" ".join(words[:FRAGMENT_WORDS]), " ".join(words[-FRAGMENT_WORDS:])]
+    directive = ",".join(percent_encode(t, safe="").replace("-", "%2D") for t in terms)
+    return f"{url.split('#', 1)[0]}#:~:text={directive}"

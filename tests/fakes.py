@@ -6,6 +6,7 @@ which is all the pipeline needs to be exercised end to end.
 """
 from __future__ import annotations
 
+import threading
 import zlib
 
 import numpy as np
@@ -35,3 +36,15 @@ class HashEmbedder:
         if isinstance(sentences, str):
             return self._vector(sentences)
         return np.stack([self._vector(s) for s in sentences]) if sentences else np.zeros((0, DIM), np.float32)
+
+
+class GatedModel(HashEmbedder):
+    """Encoding blocks until the test opens the gate: a slow model load, made visible."""
+
+    def __init__(self, bound: float = 120.0):
+        self.gate = threading.Event()
+        self.bound = bound
+
+    def encode(self, sentences, prompt_name=None, **kw):
+        assert self.gate.wait(self.bound), "gate never opened"
+        return super().encode(sentences, prompt_name, **kw)

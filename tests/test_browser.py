@@ -1,14 +1,18 @@
 """The app in a real headless Chromium: answers, highlights, source viewer, escaping, feedback.
 
 Runs over a copy of the corpus plus an article full of HTML (``<script>``, ``<img onerror>``),
-served in this process on a free 127.0.0.1 port. Screenshots go to ``screenshots/``
-(``make screenshots`` regenerates them).
+served in this process on a free 127.0.0.1 port. Every wait is on a condition of the page (a new
+reply, its text, the viewer's marks) with a generous bound, never a fixed delay. Screenshots are
+taken into the test's temporary folder, or into ``screenshots/`` with ``SCREENSHOTS=1``
+(``make screenshots``).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -22,8 +26,11 @@ if not shutil.which(CHROMIUM):
     pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium", allow_module_level=True)
 
 pytestmark = pytest.mark.browser
+expect = sync_api.expect
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "screenshots"
+# Read when the module is imported (make screenshots sets it).
+SHOTS = ROOT / "screenshots" if os.environ.get("SCREENSHOTS") == "1" else None
+WAIT_MS = 120_000  # an answer with the real model takes seconds; the bound only matters on failure
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update"]
 
@@ -54,6 +61,7 @@ def browser():
 def page(browser, url):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
     pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
     pg.goto(url)
     pg.locator("#question textarea").wait_for()
     yield pg
@@ -61,80 +69,114 @@ def page(browser, url):
     context.close()
 
 
-def shot(page, name):
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shot(tmp_path):
+    """Take a full-page screenshot named ``name``: into screenshots/ with SCREENSHOTS=1, else tmp_path."""
+    folder = SHOTS or tmp_path
+    folder.mkdir(exist_ok=True)
+
+    def take(page, name):
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return take
 
 
 def ask(page, question):
-    """Type a question, press Enter, return the new answer bubble."""
-    before = page.locator("#chat .qa-answer").count()
+    """Type a question, press Enter, return the new answer bubble once the whole reply is shown.
+
+    The reply's last update empties the question box: that is the sign that the
+    viewer, the picker and the labels of the same update are in place too.
+    """
+    replies = page.locator("#chat .qa-answer:not(.qa-loading)")
+    before = replies.count()
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    bubble = page.locator("#chat .qa-answer").nth(before)
-    bubble.wait_for(timeout=60_000)
-    page.wait_for_timeout(300)  # let the viewer update and any (unwanted) handler fire
-    return bubble
+    expect(replies).to_have_count(before + 1, timeout=WAIT_MS)
+    expect(box).to_have_value("", timeout=WAIT_MS)
+    return replies.nth(before)
 
 
 def marked(page, selector):
     return "".join(page.locator(selector).all_text_contents())
 
 
-def test_vietnamese_answer_citation_highlight_and_source(page, xss_engine):
+def expect_marked(page, selector, text):
+    """Wait until the marks under ``selector`` read ``text`` together."""
+    try:
+        page.wait_for_function(
+            "([sel, text]) => Array.from(document.querySelectorAll(sel), e => e.textContent).join('') === text",
+            arg=[selector, text], timeout=WAIT_MS)
+    except sync_api.TimeoutError:
+        assert marked(page, selector) == text  # shows what is there instead
+        raise
+
+
+def wait_for_lines(path: Path, n: int) -> list[str]:
+    """The lines of ``path`` once it has ``n`` of them (written by the server's thread)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        if len(lines) >= n or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)  # polling a file the browser cannot see; bounded by the deadline
+
+
+def test_vietnamese_answer_citation_highlight_and_source(page, xss_engine, shot):
     question = "Việt Nam có bao nhiêu người sử dụng internet?"
     expected = __import__("index").answer(xss_engine, question).to_dict()["citations"][0]
     text = xss_engine.generation.articles[expected["source"]].text
 
     bubble = ask(page, question)
-    assert bubble.locator("blockquote.qa-quote").is_visible()
+    expect(bubble.locator("blockquote.qa-quote")).to_be_visible(timeout=WAIT_MS)
     assert expected["quote"] in bubble.locator("blockquote.qa-quote").text_content()
     cite = bubble.locator(".qa-cite").text_content()
     assert "[1]" in cite and expected["source"] in cite and expected["title"] in cite
     span = bubble.locator("mark.qa-span")
-    assert span.is_visible()
+    expect(span).to_be_visible(timeout=WAIT_MS)
     hl = expected["highlight"]
     assert span.text_content() == text[hl["start"]:hl["end"]]
-    assert page.locator("#send").text_content().strip() == "Gửi"
+    expect(page.locator("#send")).to_have_text("Gửi", timeout=WAIT_MS)
 
     # The source viewer opened on [1]: the whole quote marked at its offsets, answer span inside.
-    assert page.locator("#viewer .qa-hit").first.is_visible()
-    assert marked(page, "#viewer p.qa-para mark.qa-quote-span") == text[expected["start"]:expected["end"]]
-    assert marked(page, "#viewer p.qa-para mark.qa-span") == text[hl["start"]:hl["end"]]
+    expect(page.locator("#viewer .qa-hit").first).to_be_visible(timeout=WAIT_MS)
+    expect_marked(page, "#viewer p.qa-para mark.qa-quote-span", text[expected["start"]:expected["end"]])
+    expect_marked(page, "#viewer p.qa-para mark.qa-span", text[hl["start"]:hl["end"]])
     shot(page, "01-vietnamese-answer")
 
 
-def test_english_and_unaccented_questions_switch_ui_language(page):
+def test_english_and_unaccented_questions_switch_ui_language(page, shot):
     bubble = ask(page, "Who led the Vietnamese delegation at Singapore International Cyber Week 2022?")
     assert bubble.get_attribute("lang") == "en"
-    assert page.locator("#send").text_content().strip() == "Send"
+    expect(page.locator("#send")).to_have_text("Send", timeout=WAIT_MS)
     shot(page, "02-english-question")
     bubble = ask(page, "so nguoi dung internet o viet nam dau nam 2024")
     assert bubble.get_attribute("lang") == "vi"
     assert "78,44 triệu" in bubble.locator("blockquote.qa-quote").text_content()
-    assert page.locator("#send").text_content().strip() == "Gửi"
+    expect(page.locator("#send")).to_have_text("Gửi", timeout=WAIT_MS)
+    picker = page.locator("#picker input")
+    expect(picker).to_have_value(re.compile(r"^#2 \[1\] "), timeout=WAIT_MS)
 
     # Clicking the first answer re-opens its source in the viewer.
     page.locator("#chat .qa-answer").first.click()
-    page.wait_for_timeout(800)
-    assert "#1 [1]" in page.locator("#picker input").input_value()
+    expect(picker).to_have_value(re.compile(r"^#1 \[1\] "), timeout=WAIT_MS)
 
 
 def test_manual_language_switch(page):
     page.locator("#lang").get_by_text("English", exact=True).click()
+    expect(page.locator("#send")).to_have_text("Send", timeout=WAIT_MS)
     bubble = ask(page, "Việt Nam có bao nhiêu người sử dụng internet?")
     assert bubble.get_attribute("lang") == "en"
     assert bubble.locator(".qa-msg").text_content().startswith("Quoted verbatim")
 
 
-def test_abstains_with_related_passages(page):
+def test_abstains_with_related_passages(page, shot):
     bubble = ask(page, "How do I bake sourdough bread at home?")
     assert "qa-abstain" in bubble.get_attribute("class")
     assert "could not find" in bubble.locator(".qa-msg").text_content()
     assert "Related, but not an answer" in bubble.text_content()
     assert bubble.locator(".qa-related-item").count() >= 1
-    assert page.locator("#viewer p.qa-para mark.qa-passage").first.is_visible()
+    expect(page.locator("#viewer p.qa-para mark.qa-passage").first).to_be_visible(timeout=WAIT_MS)
     shot(page, "03-not-found")
 
 
@@ -152,15 +194,15 @@ def test_xss_question_is_shown_literally(page):
     assert page.locator("#chat script").count() == 0
 
 
-def test_xss_article_is_shown_literally(page, xss_engine):
+def test_xss_article_is_shown_literally(page, xss_engine, shot):
     bubble = ask(page, XSS_QUESTION)
     citation = __import__("index").answer(xss_engine, XSS_QUESTION).to_dict()["citations"][0]
     assert citation["source"] == XSS_SOURCE
     quote = bubble.locator("blockquote.qa-quote").text_content()
     assert XSS_SCRIPT in quote and XSS_IMG in quote
     assert "<b>đậm</b>" in bubble.locator(".qa-cite").text_content()
-    assert marked(page, "#viewer p.qa-para mark.qa-quote-span") == citation["quote"]
-    assert "<b>đậm</b>" in page.locator("#viewer h3").text_content()
+    expect_marked(page, "#viewer p.qa-para mark.qa-quote-span", citation["quote"])
+    expect(page.locator("#viewer h3")).to_contain_text("<b>đậm</b>", timeout=WAIT_MS)
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("#viewer b, #chat .qa-cite b + b").count() == 0
     shot(page, "04-html-in-article-shown-as-text")
@@ -170,25 +212,35 @@ def test_feedback_buttons_append_to_log(page, xss_engine):
     log = xss_engine.config.feedback_log
     ask(page, "Việt Nam có bao nhiêu người sử dụng internet?")
     page.locator("#helpful").click()
-    page.locator("#feedback-status").get_by_text("Cảm ơn").wait_for()
+    expect(page.locator("#feedback-status")).to_contain_text("Cảm ơn", timeout=WAIT_MS)
+    assert len(wait_for_lines(log, 1)) == 1
     page.locator("#not-helpful").click()
-    page.wait_for_function("() => document.querySelector('#feedback-status').textContent.includes('Cảm ơn')")
-    for _ in range(50):
-        if log.exists() and len(log.read_text(encoding="utf-8").splitlines()) == 2:
-            break
-        page.wait_for_timeout(100)
-    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in wait_for_lines(log, 2)]
     assert [r["verdict"] for r in rows] == ["helpful", "not_helpful"]
     assert rows[0]["question"] == "Việt Nam có bao nhiêu người sử dụng internet?"
     assert rows[0]["citations"] and rows[0]["answer"]
 
 
-def test_corpus_accordion(page, xss_engine):
+def test_corpus_accordion(page, xss_engine, shot):
     page.locator("#corpus").get_by_text("Corpus and index").click()
     table = page.locator(".qa-corpus table")
-    table.wait_for()
+    table.wait_for(timeout=WAIT_MS)
     for source in xss_engine.generation.articles:
         assert source in table.text_content()
     info = page.locator(".qa-corpus").text_content()
     assert xss_engine.generation.manifest["model_id"] in info
     shot(page, "05-corpus-and-index")
+
+
+def test_follow_up_quotes_the_person_named_before_and_clear_starts_over(page, shot):
+    first = ask(page, "Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?")
+    expect(first.locator(".qa-quote")).to_contain_text("Josephine Teo")
+    follow = ask(page, "Bà ấy đã phát biểu gì tại phiên khai mạc?")
+    expect(follow.locator(".qa-context")).to_contain_text(
+        "Tiếp nối câu hỏi: “Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?”")
+    expect(follow.locator(".qa-quote")).to_contain_text("Josephine Teo")
+    shot(page, "follow-up")
+    page.locator("#clear").click()
+    expect(page.locator("#chat .qa-answer")).to_have_count(0)
+    fresh = ask(page, "Bà ấy đã phát biểu gì tại phiên khai mạc?")
+    expect(fresh.locator(".qa-context")).to_have_count(0)  # a new conversation: no history

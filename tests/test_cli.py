@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from checks import assert_verbatim
+from index.store import load_generation
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,10 +30,21 @@ def test_ask_json_and_show(built):
 
 
 def test_ask_reads_questions_from_stdin(built):
-    lines = "How many internet users does Vietnam have?\n{\"id\": \"x7\", \"question\": \"Estonia\"}\n"
-    out = _run("ask", "--index", str(built.index_dir), stdin=lines.encode())
+    """One JSON answer per line, in order: each from the right article, quoting it verbatim, or abstaining."""
+    questions = ["How many internet users does Vietnam have?",
+                 json.dumps({"id": "x7", "question": "Which minister led Vietnam's delegation at SICW 2022?"}),
+                 "How do I bake sourdough bread at home?"]
+    out = _run("ask", "--index", str(built.index_dir), stdin="\n".join(questions).encode())
+    assert out.returncode == 0, out.stderr.decode()
     rows = [json.loads(line) for line in out.stdout.decode().splitlines()]
-    assert [r["id"] for r in rows] == ["1", "x7"] and out.returncode == 0
+    assert [r["id"] for r in rows] == ["1", "x7", "3"]
+    articles = load_generation(built.index_dir).articles
+    for row, (source, gold) in zip(rows, [("004_11babb57b19a238d.txt", "78,44 triệu"),
+                                          ("003_8bcb076a6ad5250c.txt", "Tô Lâm")]):
+        assert not row["abstained"] and row["citations"][0]["source"] == source, row
+        assert gold in row["citations"][0]["quote"], row
+        assert_verbatim(articles, row)
+    assert rows[2]["abstained"] and rows[2]["citations"] == [] and rows[2]["language"] == "en"
 
 
 def test_bad_input_exit_code_2_without_traceback(built):
@@ -40,6 +54,14 @@ def test_bad_input_exit_code_2_without_traceback(built):
         assert b"Traceback" not in out.stderr
     out = _run("ask", "--index", str(built.index_dir), stdin=b"\xff\xfe\xfa bad\n")
     assert out.returncode == 2 and b"Traceback" not in out.stderr
+
+
+def test_out_of_range_setting_is_a_clear_error_before_any_work(tmp_path):
+    out = _run("ask", "--index", str(tmp_path / "none"), "Việt Nam có bao nhiêu người sử dụng internet?",
+               env_extra={"QA_RERANK_CANDIDATES": "0"})
+    assert out.returncode == 1 and b"Traceback" not in out.stderr
+    assert out.stderr.decode().strip() == "error: QA_RERANK_CANDIDATES must be >= 1, not 0"
+    assert out.stdout == b""
 
 
 def test_missing_index_is_a_clear_error(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from checks import assert_verbatim
 from index import answer
 from index.combiner import FEATURES, AnswerScorer, Combiner, fit_logistic
+from index.rerank import RerankerError
 
 INTERNET = "Việt Nam có bao nhiêu người sử dụng internet?"
 
@@ -137,3 +138,42 @@ def test_rerank_model_none_scores_with_the_combiner_without_cross_encoder(fake_e
     assert d["best_score"] > 0.5  # sigmoid(5 x coverage), not the cross-encoder's sigmoid(+-5)
     with pytest.raises(ValueError):
         AnswerScorer(None, only_cross(0.5))  # nothing could score without the cross-encoder
+
+
+GOOD = {"features": ["sentence", "coverage"], "weights": [1.0, 2.0], "bias": -1.0, "threshold": 0.5, "meta": {}}
+
+
+def test_combiner_round_trips_through_its_dict():
+    combiner = Combiner.from_dict(GOOD, "combiner.json")
+    assert combiner == Combiner((1.0, 2.0), -1.0, 0.5, {}, ("sentence", "coverage"))
+    assert Combiner.from_dict(combiner.to_dict(), "again") == combiner
+
+
+@pytest.mark.parametrize("damage", [
+    {"weights": None}, {"bias": None}, {"threshold": None},  # None: the key is missing
+    {"weights": ["heavy", 1.0]}, {"bias": [1]}, {"weights": 3},
+    {"features": ["sentence", "mood"]}, {"weights": [1.0]},
+])
+def test_malformed_combiner_is_a_reranker_error_with_the_rebuild_command(damage):
+    data = {k: v for k, v in {**GOOD, **damage}.items() if v is not None}
+    with pytest.raises(RerankerError, match=r"^combiner\.json: .*make train-reranker"):
+        Combiner.from_dict(data, "combiner.json")
+
+
+def test_combiner_that_is_not_an_object_is_a_reranker_error():
+    with pytest.raises(RerankerError, match="make train-reranker"):
+        Combiner.from_dict([1.0, 2.0], "combiner.json without_cross")
+
+
+class KeepsNothing(AnswerScorer):
+    """A learned scorer that keeps no candidate."""
+
+    def rescore(self, question, scored, retriever, config):
+        return []
+
+
+def test_answer_abstains_when_the_scorer_keeps_no_candidate(fake_engine):
+    engine = replace(fake_engine, scorer=KeepsNothing(KeywordReranker("x"), only_cross(0.5)),
+                     config=fake_engine.config.with_(scorer="learned"))
+    d = answer(engine, INTERNET).to_dict()
+    assert d["abstained"] and d["citations"] == [] and d["passages"] and d["best_score"] is None

@@ -1,9 +1,11 @@
 """Crash safety: killed builds, damaged generations, and the app following a rebuild.
 
-* ``kill -9`` of ``python -m index build --force`` at chosen moments (model load,
-  encoding, writing the new generation, switching CURRENT) always leaves an
-  index that loads and answers: the previous generation or a complete new one.
-  A few trials run here; ``tests/stress/test_stress_crash.py`` runs 20+.
+* ``kill -9`` of ``python -m index build --force`` held at each stage of the build
+  (``index/stages.py``: model loaded, a shard saved, the new generation written,
+  renamed into place, CURRENT switched) leaves an index that verifies, is the
+  previous generation before the switch and the complete new one after it,
+  answers verbatim, and that the next build finishes over. Kills at random
+  moments run under ``make stress`` (``tests/stress/test_stress_crash.py``).
 * Any damaged generation file makes ``load()`` raise ``IndexCorrupt`` naming the
   file; the CLI exits 1 with that message and how to rebuild; ``build`` (without
   ``--force``) repairs it; the app refuses it and rebuilds, or exits cleanly.
@@ -13,131 +15,20 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import app
 from checks import assert_verbatim
-from index import Config, Engine, LiveEngine, answer, build, load, prepare
+from crash_trials import (BOUND, ROOT, SMALL_QUESTION, check_trial, engine_for, held_label, run_kill_trial,
+                          small_corpus)
+from index import Config, LiveEngine, answer, build, prepare, stages
 from index.store import IndexCorrupt, current_path, load_generation
-
-ROOT = Path(__file__).resolve().parent.parent
-SMALL_CORPUS = ["002_259c0121d269dcd6.txt", "003_8bcb076a6ad5250c.txt"]
-SMALL_QUESTION = "Ai dẫn đầu đoàn Việt Nam tại SICW 2022?"
-SMALL_SOURCE = "003_8bcb076a6ad5250c.txt"
-SEED = int(os.environ.get("CRASH_SEED", "20250115"))
-
-
-# --------------------------------------------------------------------------- helpers (also used by tests/stress)
-def small_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in SMALL_CORPUS:
-        shutil.copy(ROOT / "corpus" / name, folder / name)
-    return folder
-
-
-def engine_for(index_dir: Path, model, config: Config) -> Engine:
-    """An engine over the live generation of ``index_dir`` reusing an already loaded model."""
-    return load(config.with_(index_dir=index_dir), model=model)
-
-
-@dataclass
-class Trial:
-    mode: str
-    delay: float
-    index_dir: Path
-    previous: str
-    killed_after: float = 0.0
-    exited: int | None = None  # return code when the build finished before the kill
-    outcome: str = ""  # "previous" | "new"
-
-
-def run_kill_trial(corpus: Path, base_index: Path, work: Path, mode: str, delay: float,
-                   timeout: float = 240.0) -> Trial:
-    """Copy ``base_index`` and SIGKILL a forced rebuild into it at the moment ``mode``/``delay`` names.
-
-    mode "time": ``delay`` seconds after start; "encode": ``delay`` after the progress bar
-    appears; "write": ``delay`` after the temporary generation folder appears; "switch":
-    ``delay`` after the new generation folder is renamed into place (before/while CURRENT moves).
-    """
-    index = work / "index"
-    shutil.copytree(base_index, index)
-    previous = current_path(index).name
-    trial = Trial(mode, delay, index, previous)
-    cmd = [sys.executable, "-m", "index", "build", "--force", "--corpus", str(corpus), "--out", str(index)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    seen_bar = threading.Event()
-
-    def drain():  # keep stderr flowing; note when encoding starts
-        while True:
-            chunk = os.read(proc.stderr.fileno(), 65536)
-            if not chunk:
-                return
-            if b"encoding" in chunk:
-                seen_bar.set()
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-
-    def trigger() -> bool:
-        if mode == "time":
-            return True
-        if mode == "encode":
-            return seen_bar.is_set()
-        if mode == "write":
-            return any(index.glob(".tmp-*"))
-        if mode == "switch":
-            return any(p.name != previous for p in (index / "generations").iterdir())
-        raise ValueError(mode)
-
-    try:
-        while not trigger() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        end = time.monotonic() + delay
-        while time.monotonic() < end and proc.poll() is None:
-            time.sleep(0.001)
-        if proc.poll() is None:
-            proc.kill()  # SIGKILL
-        else:
-            trial.exited = proc.returncode
-        trial.killed_after = time.monotonic() - t0
-        assert time.monotonic() < deadline, f"trial {mode} timed out"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        reader.join(timeout=10)
-        proc.stderr.close()
-    return trial
-
-
-def check_trial(trial: Trial, model, config: Config, expected_counts: dict) -> Trial:
-    """The index loads, is the previous or a complete new generation, and answers."""
-    gen = load_generation(trial.index_dir)  # verifies every checksum
-    if gen.name == trial.previous:
-        trial.outcome = "previous"
-    else:
-        trial.outcome = "new"
-        assert gen.manifest["counts"] == expected_counts
-    assert trial.exited in (None, 0)
-    engine = engine_for(trial.index_dir, model, config)
-    d = answer(engine, SMALL_QUESTION).to_dict()
-    assert not d["abstained"] and d["citations"][0]["source"] == SMALL_SOURCE
-    assert_verbatim(engine.generation.articles, d)
-    return trial
-
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, engine):
@@ -150,21 +41,21 @@ def small(tmp_path_factory, engine):
 
 
 # --------------------------------------------------------------------------- kill -9
-def test_kill_during_build_leaves_a_loadable_index(small, engine, tmp_path):
-    """Four SIGKILLs, two builds at a time: start-up, model load, encoding, writing (more under make stress)."""
-    rng = random.Random(SEED)
-    plan = [("write", rng.uniform(0, 0.03)), ("time", rng.uniform(0.2, 1.5)), ("time", rng.uniform(4, 10)),
-            ("encode", rng.uniform(0, 0.5))]
+# Where the build is held and killed, and which generation must be live afterwards.
+KILL_POINTS = [("model-loaded", "previous"), ("shard:1", "previous"), ("generation-written", "previous"),
+               ("generation-renamed", "previous"), ("switched", "new")]
+
+
+def test_kill_points_cover_every_stage():
+    assert {hold.partition(":")[0] for hold, _ in KILL_POINTS} == set(stages.STAGES)
+
+
+@pytest.mark.parametrize(("hold", "expected"), KILL_POINTS)
+def test_kill_at_each_stage_leaves_a_loadable_index(small, engine, tmp_path, hold, expected):
     counts = load_generation(small.index_dir).manifest["counts"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(run_kill_trial, small.corpus_dir, small.index_dir, tmp_path / f"t{i}", m, d)
-                   for i, (m, d) in enumerate(plan)]
-        trials = [f.result(timeout=600) for f in futures]
-    for trial in trials:
-        check_trial(trial, engine.model, small, counts)
-    outcomes = {t.mode: t.outcome for t in trials}
-    assert outcomes["time"] == "previous" and outcomes["encode"] == "previous"
-    assert outcomes["write"] == "previous"  # the new folder was not complete yet
+    trial = run_kill_trial(small.corpus_dir, small.index_dir, tmp_path, hold=hold)
+    assert trial.exited is None and trial.stages[-1] == held_label(hold)
+    check_trial(trial, engine.model, small, counts, expect=expected)
 
 
 # --------------------------------------------------------------------------- damaged generations
@@ -257,7 +148,7 @@ Quokkasoft khuyến nghị các ngân hàng cập nhật phần mềm thường 
 NEW_QUESTION = "Quokkasoft đã phát hiện bao nhiêu lỗ hổng bảo mật?"
 
 
-def test_app_follows_a_rebuild_without_restart(small, engine, tmp_path):
+def test_app_follows_a_rebuild_without_restart(small, engine, tmp_path, monkeypatch):
     from gradio_client import Client
 
     from app_fixtures import serve
@@ -274,8 +165,17 @@ def test_app_follows_a_rebuild_without_restart(small, engine, tmp_path):
         assert all(c["source"] != NEW_SOURCE for c in before["citations"])
 
         (corpus / NEW_SOURCE).write_text(NEW_ARTICLE, encoding="utf-8")
-        done = threading.Event()
+        # The rebuild stops with its new generation complete in generations/, CURRENT not yet switched,
+        # until the questions below have been answered.
+        renamed, release = threading.Event(), threading.Event()
         errors: list[BaseException] = []
+
+        def hold(stage: str, count: int | None = None) -> None:
+            if stage == "generation-renamed":
+                renamed.set()
+                assert release.wait(BOUND), "the test never let the rebuild go on"
+
+        monkeypatch.setattr(stages, "reached", hold)
 
         def rebuild():
             try:
@@ -283,17 +183,22 @@ def test_app_follows_a_rebuild_without_restart(small, engine, tmp_path):
             except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:
-                done.set()
+                renamed.set()
 
         worker = threading.Thread(target=rebuild)
         worker.start()
-        during = 0
-        while not done.is_set() and during < 50:  # the old generation keeps answering
-            d = client.predict(SMALL_QUESTION, api_name="/ask")
-            assert not d["abstained"] and "error" not in d
-            during += 1
-        worker.join(timeout=300)
-        assert not errors and done.is_set()
+        try:
+            assert renamed.wait(BOUND) and not errors, errors
+            assert current_path(index).name == old.generation.name
+            assert len(list((index / "generations").iterdir())) == 2  # the old one and the complete new one
+            during = client.predict(SMALL_QUESTION, api_name="/ask")
+            assert not during["abstained"] and "error" not in during, during
+            during = client.predict(NEW_QUESTION, api_name="/ask")  # the new article is not live yet
+            assert "error" not in during and all(c["source"] != NEW_SOURCE for c in during["citations"]), during
+        finally:
+            release.set()
+            worker.join(timeout=BOUND)
+        assert not errors and not worker.is_alive()
 
         after = client.predict(NEW_QUESTION, api_name="/ask")
         assert not after["abstained"], after

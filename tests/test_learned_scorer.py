@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,21 @@ def test_damaged_combiner_is_refused_with_the_rebuild_command(tmp_path):
 
 
 def test_the_default_config_answers_with_the_learned_scorer(engine):
-    assert engine.config.scorer == "learned" and engine.scorer is not None
+    """By default the combiner without the cross-encoder scores the hand-scored candidates: the answer's
+    score is its probability for the chosen sentence, and the answer stands or falls at its threshold."""
+    question = "Việt Nam có bao nhiêu người sử dụng internet?"  # accented, Vietnamese articles: no shift
+    _, scored = candidates(engine, parse(question), engine.config)
+    ans = answer(engine, question)
+    assert not ans.abstained and "78,44 triệu" in ans.quotes[0].text, ans.to_dict()
+    plain = engine.scorer.without_cross
+    chosen = next(s for s in scored if "78,44 triệu" in engine.generation.sentences[s.row].text)
+    x = dict(zip(FEATURES, (chosen.dense, chosen.coverage, chosen.passage, float(chosen.typed), 0.0)))
+    expected = 1 / (1 + math.exp(-(sum(w * x[f] for f, w in zip(plain.features, plain.weights)) + plain.bias)))
+    assert ans.best_score == pytest.approx(expected) and ans.best_score != pytest.approx(chosen.score)
+    assert ans.best_score >= plain.threshold
+    above = engine.config.with_(answer_threshold=min(1.0, ans.best_score + 1e-6))
+    at = engine.config.with_(answer_threshold=ans.best_score)
+    assert answer(engine, question, config=above).abstained and not answer(engine, question, config=at).abstained
 
 
 @pytest.mark.parametrize("question", [

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 
 import pytest
 
 from checks import assert_verbatim
-from fakes import HashEmbedder
+from fakes import GatedModel, HashEmbedder
 from index import Config, LiveEngine, answer, build, load
 from index.query import KeywordQuery
 from index.retrieve import flat_index, rrf, search
@@ -34,14 +33,40 @@ def test_off_topic_question_abstains_in_its_language(fake_engine):
     assert d["message"] == "I could not find this in the articles."
 
 
-def test_typed_question_without_such_span_abstains_unless_configured(fake_engine):
-    """A "how many" question whose best quote holds no number is a detail the articles do not state."""
-    question = "Bao nhiêu người dự lễ khai mạc hội thảo CLMV?"
-    strict = answer(fake_engine, question, config=fake_engine.config.with_(abstain_threshold=-1.0))
-    loose = answer(fake_engine, question,
-                   config=fake_engine.config.with_(abstain_threshold=-1.0, require_typed_answer=False))
-    assert loose.quotes, loose.to_dict()
-    assert strict.abstained == (loose.quotes[0].highlight_start is None)
+TYPED_ARTICLES = {
+    "khai_mac.txt": "Hội thảo Zebrafin khai mạc\n\nLễ khai mạc hội thảo Zebrafin có rất đông người dự tại Đà Nẵng.\n\n"
+                    "Các diễn giả bàn về an ninh mạng cho doanh nghiệp nhỏ.",
+    "tuyen_dung.txt": "Zebrafin tuyển dụng\n\nCông ty Zebrafin tuyển 40 kỹ sư an ninh mạng tại Huế.",
+}
+
+
+def test_typed_question_without_such_span_abstains_unless_configured(tmp_path, fake_model):
+    """A "how many" question whose best quote holds no number asks for a detail the articles do not state.
+
+    The opening ceremony's article gives no head count (and no digit anywhere), so the strict
+    default abstains where the loose setting quotes it; the score threshold is off, so only the
+    typed-answer rule decides. The recruiting article states its count, and both settings answer.
+    """
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in TYPED_ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    strict = Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index", scorer="hand",
+                             abstain_threshold=-1.0, require_typed_answer=True)
+    loose = strict.with_(require_typed_answer=False)
+    build(strict, progress=False, log=lambda m: None, model=fake_model)
+    engine = load(strict, model=fake_model)
+
+    head_count = "Bao nhiêu người dự lễ khai mạc hội thảo Zebrafin?"
+    assert answer(engine, head_count, config=strict).abstained
+    quoted = answer(engine, head_count, config=loose)
+    assert not quoted.abstained and quoted.quotes[0].source == "khai_mac.txt", quoted.to_dict()
+    assert "rất đông người dự" in quoted.quotes[0].text and quoted.quotes[0].highlight_start is None
+
+    stated = answer(engine, "Zebrafin tuyển bao nhiêu kỹ sư?", config=strict).to_dict()
+    assert not stated["abstained"] and stated["citations"][0]["source"] == "tuyen_dung.txt", stated
+    highlight = stated["citations"][0]["highlight"]
+    assert engine.generation.articles["tuyen_dung.txt"].text[highlight["start"]:highlight["end"]] == "40 kỹ sư"
 
 
 def test_bad_input_is_rejected_before_retrieval(fake_engine):
@@ -91,17 +116,6 @@ def test_changed_chunk_settings_rebuild_everything(tmp_path, corpus_dir, fake_mo
     other = config.with_(chunk_separators=("\n", " ", ""))
     result = build(other, progress=False, log=lambda m: None, model=fake_model)
     assert result.generation and not result.reused_articles
-
-
-class GatedModel(HashEmbedder):
-    """Encoding blocks until the test opens the gate: a slow model load, made visible."""
-
-    def __init__(self):
-        self.gate = threading.Event()
-
-    def encode(self, sentences, prompt_name=None, **kw):
-        assert self.gate.wait(30), "gate never opened"
-        return super().encode(sentences, prompt_name, **kw)
 
 
 def test_live_engine_loads_in_the_background(tmp_path, corpus_dir):

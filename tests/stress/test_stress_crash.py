@@ -1,58 +1,75 @@
-"""20+ SIGKILLed `python -m index build --force` runs (two at a time), spread over start-up,
-model load, encoding, the write of the new generation and the CURRENT switch.
+"""20+ `python -m index build --force` runs SIGKILLed at random moments, spread over every stage of the build.
 
-After each: the index loads (every checksum verified), is the previous
-generation or a complete new one, and answers. Seeded (CRASH_SEED) and bounded.
+A first build runs to the end and logs when it reaches each stage (start-up,
+model loaded, shard saved, generation written, renamed, CURRENT switched, exit).
+Each trial then picks a stage in turn and kills the build a random delay after
+it logs that stage, drawn up to the time the first build took to the next one
+(a little beyond, so some kills land after the next stage or the exit).
+
+After each: the index verifies, is the previous generation or a complete new
+one (which of the two is not asserted: the kill is random), answers verbatim,
+and the next build finishes over it. Seeded (CRASH_SEED) and bounded; the table
+goes to $STRESS_OUT/stress_crash.json (make stress: eval/out).
 """
 from __future__ import annotations
 
 import json
 import os
 import random
+import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from index import build
 from index.store import load_generation
-from test_crash_safety import SEED, check_trial, run_kill_trial, small_corpus
+from crash_trials import SEED, BuildProcess, check_trial, run_kill_trial, small_corpus
 
 pytestmark = pytest.mark.stress
 TRIALS = int(os.environ.get("CRASH_TRIALS", "20"))
 CAP_SECONDS = 840
-OUT = Path(__file__).resolve().parents[2] / "eval" / "out"
+STRESS_OUT = os.environ.get("STRESS_OUT")
+
+
+def stage_times(corpus: Path, base_index: Path, work: Path) -> list[tuple[str | None, float]]:
+    """(stage, seconds since start) of an uninterrupted forced build, from the start (None) to its exit."""
+    index = work / "index"
+    shutil.copytree(base_index, index)
+    with BuildProcess(corpus, index) as proc:
+        assert proc.proc.wait(timeout=CAP_SECONDS) == 0, proc.stderr
+        end = time.monotonic() - proc.t0
+        proc.kill()
+        return [(None, 0.0), *((stage, at) for at, stage in proc.stages), ("exit", end)]
 
 
 def test_twenty_kills(tmp_path, engine):
+    t0 = time.monotonic()
     corpus = small_corpus(tmp_path / "corpus")
     config = engine.config.with_(corpus_dir=corpus, index_dir=tmp_path / "base")
     build(config, progress=False, log=lambda m: None)
     counts = load_generation(config.index_dir).manifest["counts"]
+    times = stage_times(corpus, config.index_dir, tmp_path / "timing")
+    windows = [(stage, later - at) for (stage, at), (_, later) in zip(times, times[1:])]
     rng = random.Random(SEED)
-    modes = ["time", "encode", "write", "switch"]
-    plan = []
+    trials = []
     for i in range(TRIALS):
-        mode = modes[i % 4]
-        delay = {"time": rng.uniform(0.2, 16), "encode": rng.uniform(0, 3), "write": rng.uniform(0, 0.05),
-                 "switch": rng.uniform(0, 0.003)}[mode]
-        plan.append((mode, delay))
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(run_kill_trial, corpus, config.index_dir, tmp_path / f"t{i}", m, d)
-                   for i, (m, d) in enumerate(plan)]
-        trials = [f.result(timeout=max(1, CAP_SECONDS - (time.monotonic() - t0))) for f in futures]
-    for t in trials:
-        check_trial(t, engine.model, config, counts)
-    rows = [{"mode": t.mode, "delay_s": round(t.delay, 4), "killed_after_s": round(t.killed_after, 2),
+        assert time.monotonic() - t0 < CAP_SECONDS, f"only {i} trials within {CAP_SECONDS} s"
+        after, gap = windows[i % len(windows)]
+        trial = run_kill_trial(corpus, config.index_dir, tmp_path / f"t{i}", after=after,
+                               delay=rng.uniform(0, 1.2 * gap))
+        trials.append(check_trial(trial, engine.model, config, counts))
+    rows = [{"after": t.after or "start", "delay_s": round(t.delay, 4),
+             "last_stage": t.stages[-1] if t.stages else "start",
              "finished_before_kill": t.exited is not None, "index_after": t.outcome} for t in trials]
-    print(f"\n{'mode':8} {'delay s':>8} {'killed at s':>11}  index after")
+    print(f"\n{'killed after':20} {'delay s':>8}  {'last stage logged':20} index after")
     for r in rows:
-        print(f"{r['mode']:8} {r['delay_s']:8.3f} {r['killed_after_s']:11.2f}  {r['index_after']}")
+        print(f"{r['after']:20} {r['delay_s']:8.3f}  {r['last_stage']:20} {r['index_after']}")
     survived = sum(1 for t in trials if t.outcome)
     print(f"{survived}/{len(trials)} trials left a loadable, answering index "
           f"({sum(t.outcome == 'new' for t in trials)} new, {sum(t.outcome == 'previous' for t in trials)} previous)")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "stress_crash.json").write_text(json.dumps({"trials": rows, "survived": survived}, indent=1))
+    out = Path(STRESS_OUT) if STRESS_OUT else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stress_crash.json").write_text(json.dumps({"stage_times_s": times, "trials": rows,
+                                                       "survived": survived}, indent=1))
     assert survived == len(trials) >= 20
