@@ -81,6 +81,13 @@ ablation: install
 chat-eval: install
 	$(PY) -m eval chat --set all
 
+.PHONY: suite
+# suite      - ours vs bm25/dense/naive on corpora of different character (XQuAD three ways, same-beat SQuAD and
+#              its near misses, the articles, NTREX), dev parts; indexes cached in .cache/eval-suite/
+#              (eval/out/suite/report.md; `python -m eval suite --split test` for the test parts)
+suite: install
+	$(PY) -m eval suite
+
 # bench-e2e  - end-to-end latency, build time, cold start, peak memory (eval/out/bench.*)
 bench-e2e: install
 	$(PY) -m eval bench

@@ -1,8 +1,9 @@
 """Gradio chat over the indexed articles: verbatim quotes, numbered citations, a source viewer.
 
-This module renders and nothing else: answers come from ``index.answer``, the
-engine (background loading, following rebuilds) from ``index.LiveEngine``, the
-feedback log from ``index.feedback``, the words and styles from ``app_text.py``.
+This module renders and wires: answers come from ``index.answer``, the engine
+(background loading, following rebuilds) from ``index.LiveEngine``, uploaded files
+from ``index.ingest.upload`` and their indexing from ``index.build``, the feedback
+log from ``index.feedback``, the words and styles from ``app_text.py``.
 Every piece of text that comes from the corpus or from the user is HTML-escaped
 here, and highlights are built from the exact character offsets of the Answer
 JSON (``article.text[start:end]``), never by searching for the text.
@@ -15,6 +16,10 @@ Programmatic use (gradio_client)::
     client = Client("http://127.0.0.1:7860/")
     first = client.predict("Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?", api_name="/ask")
     client.predict({"question": "Bà ấy đã phát biểu gì?", "history": [first]}, api_name="/ask")  # a follow-up
+    client.predict({"question": "...", "since": "2022-01-01", "source": ["vnexpress.net"]}, api_name="/ask")
+
+Articles uploaded in the chat (``QA_UPLOAD``) go into the corpus folder and are indexed
+by an incremental build in the background; the next question sees them.
 """
 from __future__ import annotations
 
@@ -22,18 +27,27 @@ import html
 import os
 import re
 import sys
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from app_text import CSS, EXAMPLES, LANG_CHOICES, LANG_OF_CHOICE, SCROLL_JS, TEXT  # noqa: E402
-from index import Config, Engine, LiveEngine, answer, feedback  # noqa: E402
-from index.answer import NOT_FOUND, found_message  # noqa: E402
+from app_text import (CSS, EXAMPLES, FILTER_LABELS, LANG_CHOICES, LANG_OF_CHOICE, SCROLL_JS, TEXT,  # noqa: E402
+                      UPLOAD_LABEL)
+from index import Config, Engine, LiveEngine, answer, build, feedback  # noqa: E402
+from index.answer import FILTER_MESSAGES, NOT_FOUND, describe_filter, filter_message, found_message  # noqa: E402
+from index.ingest import Settings, upload as uploads  # noqa: E402
 from index.question import message as question_message  # noqa: E402
+from index.types import Filter, domain_of  # noqa: E402
 
-MAX_FILE_SIZE = "1mb"  # the app takes no uploads; keep the limit tight anyway
+UPLOADS_OFF_MAX_FILE_SIZE = 1024 * 1024  # the web server's upload limit when the chat takes no articles
+FILTER_SESSIONS = 4096  # browser sessions whose filter is remembered (the oldest is forgotten first)
 MAX_SHOWN_QUESTION = 500  # characters of the question echoed in the chat
 RELATED_SHOWN = 3  # passages offered when the engine abstains
 LOAD_TIMEOUT_S = 900  # a question asked during start-up waits this long for the index
@@ -89,14 +103,30 @@ def _date(value: str | None, lang: str) -> str:
 
 def _localized_message(ans: dict, lang: str, articles: dict, limit: int) -> str:
     """The engine's message, re-worded when the user forced another UI language."""
-    if lang == ans.get("language"):
+    if lang == ans.get("language") or ans.get("error") == "bad_filter":  # the latter names the bad value
         return ans.get("message", "")
+    if ans.get("error") in FILTER_MESSAGES:
+        return filter_message(ans["error"], lang, filter=_filter(ans))
     if ans.get("error"):
         return question_message(ans["error"], lang, limit=limit)
     if ans.get("abstained") or not ans.get("citations"):
         return NOT_FOUND[lang]
     quoted = articles.get(ans["citations"][0]["source"])
     return found_message(lang, quoted.language if quoted else "vi")
+
+
+def _filter(ans: dict) -> Filter | None:
+    """The filter an Answer JSON was answered with."""
+    f = ans.get("filter")
+    return Filter(f.get("since"), f.get("until"), tuple(f.get("sources", ()))) if isinstance(f, dict) else None
+
+
+def _filter_line(ans: dict, lang: str) -> str:
+    """A small line naming the active filter, or nothing."""
+    f = _filter(ans)
+    if f is None or not f.active:
+        return ""
+    return f'<p class="qa-filter">▿ {esc(TEXT[lang]["filter_active"])} {esc(describe_filter(f, lang))}</p>'
 
 
 def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
@@ -106,7 +136,8 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
     if ans.get("error"):
         return f'<div class="qa-answer qa-error" lang="{lang}"><p class="qa-msg">{msg}</p></div>'
     if ans.get("abstained") or not ans.get("citations"):
-        parts = [f'<div class="qa-answer qa-abstain" lang="{lang}"><p class="qa-msg">⚠ {msg}</p>']
+        parts = [f'<div class="qa-answer qa-abstain" lang="{lang}"><p class="qa-msg">⚠ {msg}</p>',
+                 _filter_line(ans, lang)]
         related = related_passages(ans, articles)
         if related:
             parts.append(f'<p class="qa-related-head">{esc(t["related"])}</p>')
@@ -140,8 +171,48 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
                f'{esc(t["open_original"])} ↗</a>' if c.get("url") else "")
             + "</div>"
         )
+    parts.append(_filter_line(ans, lang))
     parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p></div>')
     return "".join(parts)
+
+
+@dataclass
+class UploadReport:
+    """What one upload did: each file's outcome, and the build's."""
+
+    outcomes: list = field(default_factory=list)  # index.ingest.upload.Outcome, one per file
+    generation: str | None = None  # the generation now answering, when the upload changed the index
+    error: str | None = None  # why nothing was indexed (the build failed, the index never loaded)
+    loaded: bool = True  # False: the new generation is built but the app still serves the old one
+
+
+def render_upload(report: UploadReport, lang: str) -> str:
+    """Chat bubble HTML for an upload's report: each file, added or refused and why."""
+    t = TEXT[lang]
+    codes = t["upload_codes"]
+    added = [o for o in report.outcomes if o.code == "added"]
+    if report.error:
+        head, cls = t["upload_failed"].format(error=report.error), "qa-answer qa-upload qa-error"
+    elif added:
+        head, cls = t["upload_done"].format(n=len(added)), "qa-answer qa-upload"
+    else:
+        head, cls = t["upload_nothing"], "qa-answer qa-upload qa-abstain"
+    if added and not report.error and not report.loaded:
+        head += " " + t["upload_not_loaded"]
+    items = []
+    for o in report.outcomes:
+        what = codes[o.code].format(detail=o.detail)
+        if o.stored:
+            titles = "; ".join(f"“{a.title[:80]}”" for a in o.articles[:3])
+            what += f" · {t['upload_articles'].format(n=len(o.articles))}" if o.articles else ""
+            what += f" {titles}" if titles else ""
+            if o.name != o.original:
+                what += f" · {t['upload_saved_as']} {o.name}"
+        notes = f' <span class="qa-hint">({esc("; ".join(o.notes))})</span>' if o.notes and o.stored else ""
+        refused = "" if o.stored else ' class="qa-refused"'
+        items.append(f"<li{refused}><code>{esc(o.original)}</code>: {esc(what)}{notes}</li>")
+    return (f'<div class="{cls}" lang="{lang}"><p class="qa-msg">⇪ {esc(head)}</p>'
+            f'<ul>{"".join(items)}</ul></div>')
 
 
 def related_passages(ans: dict, articles: dict) -> list[dict]:
@@ -223,6 +294,14 @@ def corpus_html(engine) -> str:
     )
 
 
+def source_choices(engine) -> list[tuple[str, str]]:
+    """The filter's source choices: the listed articles (by id), then their domains."""
+    listed = engine.generation.articles.first(CORPUS_LIST_MAX)
+    domains = sorted({d for d in (domain_of(a.url) for a in listed if a.url) if d})
+    return ([(f"{a.title[:60]} — {a.source}", a.source) for a in listed]
+            + [(f"{d} (tên miền · domain)", d) for d in domains])
+
+
 # --------------------------------------------------------------------------- app
 class Chat:
     """The chat's event handlers over one engine, loaded or loading; ``create_app`` wires them to the UI.
@@ -236,42 +315,136 @@ class Chat:
         self.live = live
         self.config = config
         self.limit = config.max_question_chars
+        # The chat's filter controls, per browser session: set by the step before each question.
+        self.filters: OrderedDict[str, dict] = OrderedDict()
+        self.filters_lock = threading.Lock()
+        # Uploads are stored and built one at a time, in a thread of their own: a build finishes
+        # (or is undone) even when the page that started it is closed.
+        self.builds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-build")
 
     def current_articles(self) -> dict:
         return self.live.engine.generation.articles if self.live.ready else {}
 
-    def answer_with(self, question: str, history: list | None = None) -> tuple[dict, dict]:
-        """(Answer JSON, the articles of the generation that answered); ``history``: earlier turns."""
+    def answer_with(self, question: str, history: list | None = None, **filters) -> tuple[dict, dict]:
+        """(Answer JSON, the articles of the generation that answered); ``history``: earlier turns;
+        ``filters``: ``since``, ``until``, ``sources`` as ``answer`` takes them."""
         try:
             eng = self.live.get(timeout=LOAD_TIMEOUT_S)
         except Exception:  # the server log has the cause; the user gets a message, never a traceback
             return unavailable(question), {}
-        return clean_json(answer(eng, question, history=history).to_dict()), eng.generation.articles
+        return clean_json(answer(eng, question, history=history, **filters).to_dict()), eng.generation.articles
 
     def corpus_view(self) -> str:
         try:
-            return corpus_html(self.live.wait(LOAD_TIMEOUT_S))
+            return corpus_html(self.live.get(LOAD_TIMEOUT_S))
         except Exception:
             return f'<div class="qa-viewer-msg">{esc(TEXT["en"]["load_failed"])}</div>'
+
+    def sources_update(self):
+        """The filter's source choices, for the page as it loads."""
+        try:
+            return gr.update(choices=source_choices(self.live.get(LOAD_TIMEOUT_S)))
+        except Exception:  # the corpus panel says why
+            return gr.update()
 
     def ask(self, question: str | dict) -> dict:
         """Answer one question from the articles; returns the Answer JSON (never raises on bad input).
 
-        ``question`` is the question, or, for a follow-up in a conversation, an object
-        ``{"question": ..., "history": [...]}`` whose history is the earlier turns, oldest first:
-        questions, or the Answer JSON objects this endpoint returned for them. The follow-up
+        ``question`` is the question, or an object ``{"question", "history"?, "since"?, "until"?,
+        "source"?}``. ``history``, for a follow-up in a conversation, is the earlier turns, oldest
+        first: questions, or the Answer JSON objects this endpoint returned for them. The follow-up
         ("What did she say?") then finds the article the conversation is about; ``context`` in
-        the reply says which earlier turns shaped it.
+        the reply says which earlier turns shaped it. ``since`` / ``until`` (``YYYY-MM-DD``) and
+        ``source`` (article ids or domains, one or a list) answer from those articles only.
         """
-        history = None
-        if isinstance(question, dict):
-            question, history = question.get("question"), question.get("history")
-        return self.answer_with(question, history)[0]
+        if not isinstance(question, dict):
+            return self.answer_with(question)[0]
+        return self.answer_with(question.get("question"), question.get("history"), since=question.get("since"),
+                                until=question.get("until"), sources=question.get("source"))[0]
+
+    def set_filter(self, since, until, sources, request: gr.Request | None = None) -> None:
+        """Remember the filter controls of the session of ``request`` for its next question."""
+        if request is None or not getattr(request, "session_hash", None):
+            return
+        with self.filters_lock:
+            self.filters[request.session_hash] = {"since": since, "until": until, "sources": sources}
+            self.filters.move_to_end(request.session_hash)
+            while len(self.filters) > FILTER_SESSIONS:
+                self.filters.popitem(last=False)
+
+    def session_filter(self, request: gr.Request | None) -> dict:
+        with self.filters_lock:
+            return dict(self.filters.get(getattr(request, "session_hash", None) or "", {}))
 
     @staticmethod
     def conversation(turns: list[dict]) -> list[dict]:
-        """The chat's earlier answers as history: rejected questions and failed loads are not turns."""
+        """The chat's earlier answers as history: rejected questions, failed loads and uploads are not turns."""
         return [t["answer"] for t in turns if not t["answer"].get("error") and t["answer"].get("question")]
+
+    def upload(self, files, history, turns, lang):
+        """Add the uploaded article files to the corpus and the index; the report is a chat message.
+
+        Yields (chat messages, turns, corpus panel, source choices, the file control emptied): first
+        a "building" reply, then the report. An upload is a turn without an answer (``"upload"``).
+        """
+        lang = lang if lang in TEXT else "vi"
+        paths = [files] if isinstance(files, (str, os.PathLike)) else [f for f in (files or []) if f]
+        history, turns = list(history or []), list(turns or [])
+        names = ", ".join(Path(p).name for p in paths)
+        history.append({"role": "user", "content": f'<span class="qa-upload-files">⇪ {esc(names)}</span>'})
+        turns.append({"answer": {}, "lang": lang, "upload": True})
+        if not self.config.upload:
+            refusal = (f'<div class="qa-answer qa-error" lang="{lang}">'
+                       f'<p class="qa-msg">{esc(TEXT[lang]["upload_off"])}</p></div>')
+            yield history + [{"role": "assistant", "content": refusal}], turns, gr.update(), gr.update(), None
+            return
+        job = self.builds.submit(self.add_files, paths)
+        waiting = (f'<div class="qa-answer qa-loading" lang="{lang}">'
+                   f'<p class="qa-msg">⏳ {esc(TEXT[lang]["upload_building"])}</p></div>')
+        yield history + [{"role": "assistant", "content": waiting}], turns, gr.update(), gr.update(), None
+        report = job.result()
+        history.append({"role": "assistant", "content": render_upload(report, lang)})
+        engine = self.live.engine if self.live.ready else None
+        yield (history, turns, corpus_html(engine) if engine else gr.update(),
+               gr.update(choices=source_choices(engine)) if engine else gr.update(), None)
+
+    def add_files(self, paths: list) -> UploadReport:
+        """Store the files in the corpus folder, rebuild the index, serve the new generation.
+
+        A failed build takes the files out again and the generation in use stays; an uploaded
+        file that the build still left out (a duplicate of a file not indexed yet) is taken out too.
+        """
+        try:
+            eng = self.live.wait(LOAD_TIMEOUT_S)
+        except Exception as exc:  # the upload waits for the index; it never loaded
+            return UploadReport(error=f"{type(exc).__name__}: {exc}")
+        config = eng.config
+        try:
+            outcomes = uploads.store(paths, config.corpus_dir, Settings.from_config(config),
+                                     self.config.upload_max_bytes, self.config.upload_max_files,
+                                     eng.generation.path / "tables.sqlite")
+        except OSError as exc:  # e.g. the corpus folder is not writable: nothing was moved into it
+            return UploadReport(error=f"{type(exc).__name__}: {exc}")
+        report = UploadReport(outcomes)
+        added = [o for o in outcomes if o.code == "added"]
+        if not added:
+            return report
+        try:
+            built = build(config, progress=False, log=lambda msg: None, model=eng.model)
+        except Exception as exc:  # the live generation is untouched: undo the upload
+            uploads.remove([o.name for o in added], config.corpus_dir)
+            report.error = f"{type(exc).__name__}: {exc}"
+            return report
+        serving = self.live.get()
+        report.generation = serving.generation.name
+        report.loaded = built.generation in (None, serving.generation.name)
+        if report.loaded:
+            left_out = [o for o in added if not any(a.source in serving.generation.articles for a in o.articles)]
+            uploads.remove([o.name for o in left_out], config.corpus_dir)
+            for o in left_out:
+                reasons = [s.reason for s in built.report.skipped if s.source == o.name]
+                o.code, o.detail = "no_article", "; ".join(reasons) or "left out by the build"
+        return report
 
     @staticmethod
     def ui_lang(choice: str | None, detected: str) -> str:
@@ -325,7 +498,8 @@ class Chat:
         except (ValueError, IndexError, KeyError, TypeError):
             return f'<div class="qa-viewer-msg">{esc(t["viewer_empty"])}</div>'
 
-    def respond(self, question, history, turns, choice):
+    def respond(self, question, history, turns, choice, request: gr.Request | None = None):
+        """Answer ``question`` in the chat, with the earlier turns as history and the session's filter."""
         question = question if isinstance(question, str) else ""
         history = list(history or [])
         turns = list(turns or [])
@@ -338,7 +512,7 @@ class Chat:
             yield (gr.update(), history + [{"role": "assistant", "content": waiting}], turns, lang,
                    gr.update(), gr.update(), "", *self.label_updates(lang))
         # The engine validates length, control characters, ... and reads the earlier turns as history.
-        ans, articles = self.answer_with(question, self.conversation(turns))
+        ans, articles = self.answer_with(question, self.conversation(turns), **self.session_filter(request))
         lang = self.ui_lang(choice, ans.get("language", "vi"))
         history.append({"role": "assistant", "content": render_answer(ans, lang, articles, self.limit)})
         turns.append({"answer": ans, "lang": lang})
@@ -368,9 +542,12 @@ class Chat:
 
     def rate(self, turns, lang, verdict, index=None):
         t = TEXT[lang or "vi"]
-        if not turns:
+        answered = [turn for turn in turns or [] if not turn.get("upload")]
+        if not answered:
             return t["feedback_nothing"]
-        turn = turns[-1] if index is None else turns[min(max(index, 0), len(turns) - 1)]
+        turn = answered[-1] if index is None else turns[min(max(index, 0), len(turns) - 1)]
+        if turn.get("upload"):  # a vote on an upload's report: there is no answer to rate
+            return t["feedback_nothing"]
         try:
             feedback.append(self.config.feedback_log,
                             feedback.make_record(turn["answer"], verdict, self.live.engine.model_id))
@@ -409,7 +586,7 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
     chat = Chat(live, config)
     # Bound once: gradio groups events by the identity of their function, and each attribute access
     # makes a new bound method; the two events of each pair share one concurrency group.
-    on_pick, on_clear = chat.on_pick, chat.on_clear
+    on_pick, on_clear, set_filter = chat.on_pick, chat.on_clear, chat.set_filter
     t = TEXT["vi"]
     with gr.Blocks(title="Hỏi đáp có trích dẫn · Cited news Q&A", fill_width=True) as demo:
         turns = gr.State([])
@@ -442,6 +619,17 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
                     lang_choice = gr.Radio(LANG_CHOICES, value="Auto", label="Ngôn ngữ / Language",
                                            elem_id="lang", scale=3)
                     clear = gr.Button(t["clear"], elem_id="clear", scale=1, size="sm")
+                with gr.Accordion(FILTER_LABELS["accordion"], open=False, elem_id="filters"):
+                    with gr.Row():
+                        since = gr.Textbox(label=FILTER_LABELS["since"], placeholder="2022-01-01", max_length=10,
+                                           elem_id="since", scale=1)
+                        until = gr.Textbox(label=FILTER_LABELS["until"], placeholder="2024-12-31", max_length=10,
+                                           elem_id="until", scale=1)
+                    sources = gr.Dropdown(choices=[], value=[], multiselect=True, allow_custom_value=True,
+                                          label=FILTER_LABELS["sources"], elem_id="sources")
+                    gr.Markdown(FILTER_LABELS["hint"])
+                files = gr.File(label=UPLOAD_LABEL, file_count="multiple", elem_id="upload",
+                                height=110) if config.upload else None
                 gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question],
                             label="Ví dụ / Examples", api_visibility="private")
             with gr.Column(scale=2, min_width=320):
@@ -456,9 +644,11 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
         outputs = [question, chatbot, turns, lang_state, picker, viewer, feedback_status,
                    send, clear, helpful, not_helpful]
         for trigger in (question.submit, send.click):
-            trigger(chat.respond, [question, chatbot, turns, lang_choice], outputs,
-                    concurrency_id="engine", concurrency_limit=config.concurrency, **private
-                    ).then(None, js=SCROLL_JS, **private)
+            # The filter controls are read first, then the question answered with them.
+            trigger(set_filter, [since, until, sources], None, queue=False, **private
+                    ).then(chat.respond, [question, chatbot, turns, lang_choice], outputs,
+                           concurrency_id="engine", concurrency_limit=config.concurrency, **private
+                           ).then(None, js=SCROLL_JS, **private)
         picker.input(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
         picker.change(on_pick, [picker, turns, lang_state], viewer, **private).then(None, js=SCROLL_JS, **private)
         lang_choice.change(chat.on_lang, [lang_choice, lang_state],
@@ -472,7 +662,13 @@ def create_app(engine: Engine | LiveEngine, config: Config | None = None) -> gr.
                           **private)
         gr.api(chat.ask, api_name="ask", concurrency_id="engine", concurrency_limit=config.concurrency)
 
+        if files is not None:
+            files.upload(chat.upload, [files, chatbot, turns, lang_state],
+                         [chatbot, turns, corpus_box, sources, files], concurrency_id="upload", concurrency_limit=1,
+                         **private)
+
         demo.load(chat.corpus_view, None, corpus_box, **private)
+        demo.load(chat.sources_update, None, sources, **private)
 
     demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
     return demo
@@ -484,6 +680,11 @@ def unavailable(question: object) -> dict:
             "passages": [], "best_score": None, "context": [], "timings_ms": {}, "error": "index_unavailable"}
 
 
+def max_file_size(config: Config) -> int:
+    """The web server's limit on any uploaded file, in bytes: the article upload limit, or tight without uploads."""
+    return config.upload_max_bytes if config.upload else UPLOADS_OFF_MAX_FILE_SIZE
+
+
 def launch(demo: gr.Blocks, config: Config | None = None, host: str | None = None, port: int | None = None,
            **kwargs):
     """Launch with the safety settings (local bind by default, upload size limit, no SSR)."""
@@ -491,7 +692,7 @@ def launch(demo: gr.Blocks, config: Config | None = None, host: str | None = Non
     return demo.launch(
         server_name=host or config.host,
         server_port=port or config.port,
-        max_file_size=MAX_FILE_SIZE,
+        max_file_size=max_file_size(config),
         show_error=False,
         ssr_mode=False,
         css=CSS,

@@ -42,6 +42,27 @@ TEXT = {
         "missing": "Không tìm thấy bài viết trong chỉ mục.",
         "answer_span": "phần trả lời",
         "quote": "đoạn trích",
+        "filter_active": "Đã lọc:",
+        "upload_building": "Đang đọc tệp và cập nhật chỉ mục…",
+        "upload_done": "Đã thêm {n} tệp vào kho bài viết; chỉ mục đã cập nhật, có thể hỏi ngay.",
+        "upload_nothing": "Không thêm tệp nào; chỉ mục không đổi.",
+        "upload_off": "Máy chủ này không nhận tải lên (QA_UPLOAD=0).",
+        "upload_failed": "Không cập nhật được chỉ mục ({error}). Các tệp vừa tải lên đã được gỡ khỏi kho; "
+                         "chỉ mục đang dùng không đổi.",
+        "upload_not_loaded": "Chỉ mục mới chưa nạp được; câu trả lời vẫn lấy từ chỉ mục cũ.",
+        "upload_articles": "{n} bài viết",
+        "upload_saved_as": "lưu thành",
+        "upload_codes": {
+            "added": "đã thêm",
+            "same_file": "đã có sẵn trong kho",
+            "too_many": "từ chối: quá nhiều tệp một lần ({detail}; QA_UPLOAD_MAX_FILES)",
+            "archive": "từ chối: tệp nén ({detail}) không bao giờ được giải nén; hãy tải lên từng bài viết",
+            "format": "từ chối: không phải định dạng bài viết ({detail}); nhận .txt .md .html .htm .jsonl .json .csv",
+            "too_large": "từ chối: tệp quá lớn ({detail}; QA_UPLOAD_MAX_BYTES)",
+            "unreadable": "từ chối: không đọc được ({detail})",
+            "no_article": "từ chối: không có bài viết nào đọc được ({detail})",
+            "duplicate": "từ chối: đã có trong chỉ mục ({detail})",
+        },
     },
     "en": {
         "question": "Question",
@@ -70,6 +91,27 @@ TEXT = {
         "missing": "The article is not in the index.",
         "answer_span": "answer",
         "quote": "quote",
+        "filter_active": "Filtered:",
+        "upload_building": "Reading the files and updating the index…",
+        "upload_done": "Added {n} file(s) to the corpus; the index is updated: ask away.",
+        "upload_nothing": "No file was added; the index is unchanged.",
+        "upload_off": "This server takes no uploads (QA_UPLOAD=0).",
+        "upload_failed": "The index could not be updated ({error}). The uploaded files were taken out of the "
+                         "corpus again; the index in use is unchanged.",
+        "upload_not_loaded": "The new index could not be loaded yet; answers still come from the previous one.",
+        "upload_articles": "{n} article(s)",
+        "upload_saved_as": "saved as",
+        "upload_codes": {
+            "added": "added",
+            "same_file": "already in the corpus",
+            "too_many": "refused: too many files at once ({detail}; QA_UPLOAD_MAX_FILES)",
+            "archive": "refused: an archive ({detail}) is never unpacked; upload its articles one by one",
+            "format": "refused: not an article format ({detail}); accepted: .txt .md .html .htm .jsonl .json .csv",
+            "too_large": "refused: too large ({detail}; QA_UPLOAD_MAX_BYTES)",
+            "unreadable": "refused: cannot be read ({detail})",
+            "no_article": "refused: no readable article in it ({detail})",
+            "duplicate": "refused: already indexed ({detail})",
+        },
     },
 }
 
@@ -97,9 +139,23 @@ mark.qa-passage { background: #e5e7eb; color: inherit; }
 #viewer p.qa-para { margin: .45em 0; padding: .2em .4em; white-space: pre-wrap; }
 #viewer p.qa-para.qa-hit { background: rgba(245, 158, 11, .12); border-left: 4px solid #f59e0b; }
 .qa-legend mark { padding: 0 .3em; }
+.qa-answer .qa-filter { font-size: .8em; opacity: .7; margin: .2em 0 0 0; }
+.qa-upload ul { margin: .2em 0; padding-left: 1.2em; }
+.qa-upload li.qa-refused { color: #b91c1c; }
 .qa-corpus table { width: 100%; font-size: .9em; border-collapse: collapse; }
 .qa-corpus td, .qa-corpus th { padding: .2em .4em; border-bottom: 1px solid #e5e7eb; text-align: left; }
 """
+
+# The filter and upload controls: labels in both languages, like the corpus panel's.
+FILTER_LABELS = {
+    "accordion": "Bộ lọc · Filters",
+    "since": "Từ ngày · Since (YYYY-MM-DD)",
+    "until": "Đến ngày · Until (YYYY-MM-DD)",
+    "sources": "Nguồn · Sources (mã bài viết hoặc tên miền · article ids or domains)",
+    "hint": "Áp dụng cho các câu hỏi tiếp theo; lọc theo ngày bỏ qua bài không rõ ngày. "
+            "Applies to the next questions; a date filter leaves out articles without a date.",
+}
+UPLOAD_LABEL = "Thêm bài viết · Add articles (.txt .md .html .htm .jsonl .json .csv)"
 
 SCROLL_JS = """() => { setTimeout(() => {
   const box = document.querySelector('#viewer .qa-viewer-body');

@@ -1,4 +1,4 @@
-"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|bench-store|near-miss|calibration-plot|cross-lingual-shift|feedback|chat``."""
+"""Command line: ``python -m eval run|calibrate|xquad|select|ablation|bench|bench-scale|bench-build|bench-store|near-miss|calibration-plot|cross-lingual-shift|feedback|chat|suite``."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     from .chat import add_parser as add_chat
     from .cross_lingual import add_parser as add_cross_lingual
     from .near_miss import add_parser as add_near_miss
+    from .suite import add_parser as add_suite
 
     add_bench_scale(sub)
     add_bench_build(sub)
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     add_calibration_plot(sub)
     add_cross_lingual(sub)
     add_chat(sub)
+    add_suite(sub)
     return p
 
 
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         args.log = args.log or Config.from_env().feedback_log
         return cmd_feedback(args)
     if args.command in ("bench-scale", "bench-build", "bench-store", "near-miss", "calibration-plot",
-                        "cross-lingual-shift", "chat"):
+                        "cross-lingual-shift", "chat", "suite"):
         return args.func(args)
     from .bench import cmd_bench
 

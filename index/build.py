@@ -17,7 +17,7 @@ import numpy as np
 from . import stages
 from .chunking import split_articles
 from .config import Config
-from .corpus import CorpusReport, load_corpus
+from .corpus import CorpusReport, Settings, load_corpus
 from .embedding import DIM, load_model, model_id
 from .encode import discard, encode_local, plan
 from .store import StoreError, current_path, load_generation, read_manifest, save_generation, verify
@@ -127,7 +127,7 @@ def build(config: Config | None = None, *, force: bool = False, progress: bool =
     """
     config = config or Config.from_env()
     t0 = time.perf_counter()
-    articles, report = load_corpus(config.corpus_dir)
+    articles, report = load_corpus(config.corpus_dir, Settings.from_config(config))
     for skipped in report.skipped:
         log(f"warning: skipped {skipped.source}: {skipped.reason}")
     if not articles:

@@ -62,6 +62,10 @@ def _render(ans) -> str:
         if q.highlight_start is not None:
             span = q.text[q.highlight_start - q.start:q.highlight_end - q.start]
             lines.append(f"      answer: {span}")
+    if ans.filter is not None and ans.filter.active:
+        from .answer import describe_filter
+
+        lines.append(f"  ({describe_filter(ans.filter, ans.language)})")
     return "\n".join(lines)
 
 
@@ -87,19 +91,24 @@ def _bad_history(item: dict, config: Config, why: str):
 
 
 def cmd_ask(args) -> int:
-    from .answer import answer, rejected
+    from .answer import answer, filter_rejected, rejected
     from .engine import load
     from .question import BadQuestion, parse
+    from .types import BadFilter, Filter
 
     config = _config(args)
+    flags = {"since": args.since, "until": args.until, "sources": args.sources}
     if args.question and args.question != ["-"]:
         question = " ".join(args.question)
         try:  # reject bad input before paying for the model
-            parse(question, config.max_question_chars)
+            q = parse(question, config.max_question_chars)
+            Filter.of(**flags)
         except BadQuestion as bad:
             ans = rejected(question, bad, config)
+        except BadFilter as bad:
+            ans = filter_rejected(q, bad)
         else:
-            ans = answer(load(config), question)
+            ans = answer(load(config), question, **flags)
         if args.json:
             _print_json(ans.to_dict())
         elif ans.error:
@@ -128,7 +137,10 @@ def cmd_ask(args) -> int:
             if conversation is not None:
                 earlier = conversations.setdefault(str(conversation), [])
                 history = earlier if history is None else history + earlier if isinstance(history, list) else history
-            ans = answer(engine, item.get("question", ""), id=item.get("id", str(n)), history=history)
+            # A line's own "since" / "until" / "source" each replace the flag of that name.
+            ans = answer(engine, item.get("question", ""), id=item.get("id", str(n)), history=history,
+                         since=item.get("since", args.since), until=item.get("until", args.until),
+                         sources=item.get("source", args.sources))
         out = ans.to_dict()
         if conversation is not None:
             out["conversation"] = conversation
@@ -219,13 +231,21 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser(
         "ask", help="answer a question (or one per stdin line, JSON lines out)",
         description="Answer one question, or one per stdin line (JSON lines out). A stdin line is a question or "
-                    'a JSON object {"id", "question", "conversation"?, "history"?}: lines sharing a "conversation" '
-                    "id are one conversation, answered in input order with the earlier turns as history; "
-                    '"history" is an explicit list of earlier questions or Answer JSON objects.')
+                    'a JSON object {"id", "question", "conversation"?, "history"?, "since"?, "until"?, "source"?}: '
+                    'lines sharing a "conversation" id are one conversation, answered in input order with the '
+                    'earlier turns as history; "history" is an explicit list of earlier questions or Answer JSON '
+                    'objects; "since", "until" and "source" (a string or a list) filter as the flags do, each '
+                    "replacing the flag of its name for that line.")
     a.add_argument("question", nargs="*", help="the question; omit or '-' to read questions from stdin")
     a.add_argument("--index", type=Path, help="index folder (default: .cache/index, env INDEX_DIR)")
     a.add_argument("--json", action="store_true", help="print the Answer JSON")
     a.add_argument("-k", type=int, help="passages to retrieve (default 5)")
+    a.add_argument("--since", metavar="YYYY-MM-DD",
+                   help="only articles published on or after this date (articles without a date are left out)")
+    a.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+    a.add_argument("--source", dest="sources", action="append", metavar="ID_OR_DOMAIN",
+                   help="only this article (its id, e.g. 004_11babb57b19a238d.txt) or the articles of this "
+                        "domain (e.g. vnexpress.net); repeat for several. The filters apply before ranking")
     a.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("show", help="print an article's stored text (the text citation offsets index)")

@@ -58,6 +58,17 @@ TYPES: dict[str, tuple[str, Callable[[object], bool]]] = {
 }
 
 
+def export_fields(raw: str) -> bool:
+    """True for a valid ``QA_INGEST_FIELDS``; an invalid one raises the ValueError of ``parse_fields``,
+    which names what is wrong in it (an unknown field, a value that is not a name)."""
+    if not raw.strip():
+        return True
+    from .ingest.settings import parse_fields  # the ingestion modules load only when the setting is used
+
+    parse_fields(raw)
+    return True
+
+
 def knob(default, env: str, why: str, valid: Rule | None = None):
     """A setting read from ``env``; ``valid`` (with the field's type) is checked whenever a Config is made."""
     return field(default=default, metadata={"env": env, "why": why, "valid": valid})
@@ -72,6 +83,19 @@ class Config:
     cache_dir: Path = knob(ROOT / ".cache", "CACHE_DIR", "converted model and index (git-ignored, rebuildable)",
                            valid=ANY)
     index_dir: Path = knob(None, "INDEX_DIR", "index generations (default: <cache_dir>/index)", valid=ANY)
+
+    # Ingestion (index/ingest): what a file of the corpus folder may be, and how exports name their fields.
+    ingest_max_bytes: int = knob(5_000_000, "QA_INGEST_MAX_BYTES",
+                                 "largest article file or HTML page, and largest record text (a news article "
+                                 "is a few kB)", valid=POSITIVE)
+    ingest_max_export_bytes: int = knob(200_000_000, "QA_INGEST_MAX_EXPORT_BYTES",
+                                        "largest JSON / JSON lines / CSV export (read whole: bounded memory)",
+                                        valid=POSITIVE)
+    ingest_fields: str = knob("", "QA_INGEST_FIELDS",
+                              'export field names, a JSON object: {"text": "noi_dung", "title": "tieu_de"} '
+                              "(empty = id, title, date, url, author, text/body/content)",
+                              valid=Rule("a JSON object mapping id, title, date, url, author or text to a field "
+                                         "name", export_fields))
 
     # Embedding model.
     model: str = knob("", "EMBED_MODEL",
@@ -213,6 +237,13 @@ class Config:
     queue_size: int = knob(32, "QA_QUEUE_SIZE", "waiting requests beyond this are refused (HTTP 503)",
                            valid=POSITIVE)
     concurrency: int = knob(2, "QA_CONCURRENCY", "questions answered at once (2 cores)", valid=POSITIVE)
+    upload: bool = knob(True, "QA_UPLOAD",
+                        "articles may be uploaded from the chat into the corpus folder (0 = no upload control)",
+                        valid=ANY)
+    upload_max_bytes: int = knob(5_000_000, "QA_UPLOAD_MAX_BYTES",
+                                 "largest uploaded file; also the web server's limit on any upload", valid=POSITIVE)
+    upload_max_files: int = knob(10, "QA_UPLOAD_MAX_FILES", "files in one upload; more are refused together",
+                                 valid=POSITIVE)
 
     def __post_init__(self) -> None:
         if self.index_dir is None:

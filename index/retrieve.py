@@ -1,6 +1,7 @@
 """Dense (FAISS) + keyword (BM25) retrieval of passages, fused by z-score or reciprocal rank."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -11,8 +12,9 @@ from .config import Config
 from .keyword import top_rows
 from .query import KeywordQuery
 from .store import Generation
+from .tables import ReadOnlyDb
 from .text import sentence_words
-from .types import Hit
+from .types import Filter, Hit
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,15 @@ class Carried:
 
     queries: tuple[tuple[KeywordQuery, float], ...] = ()
     boosts: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a ``Filter`` lets retrieval see: its articles' chunk and sentence rows (boolean masks)."""
+
+    articles: int
+    chunks: np.ndarray
+    sentences: np.ndarray
 
 
 def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
@@ -44,6 +55,30 @@ def search(index: faiss.Index, query: np.ndarray, n: int) -> list[tuple[int, flo
     scores, rows = index.search(query.reshape(1, -1).astype(np.float32), n)
     # FAISS pads with -1 when it finds fewer than n.
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def search_selected(index: faiss.Index, vectors: np.ndarray, query: np.ndarray, n: int, selected: np.ndarray,
+                    exact_max: int) -> list[tuple[int, float]]:
+    """(row, score) of the best ``n`` among the ``selected`` rows, best first.
+
+    Up to ``exact_max`` selected rows are scored exactly, here; more are searched by ``index``
+    told to skip the others (an IVF index probes as many lists as without a selection).
+    """
+    rows = np.flatnonzero(selected)
+    n = min(n, len(rows))
+    if n <= 0:
+        return []
+    if len(rows) <= exact_max:
+        scores = np.asarray(vectors[rows], dtype=np.float32) @ query
+        best = np.argpartition(-scores, n - 1)[:n]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(int(rows[i]), float(scores[i])) for i in best]
+    bitmap = np.packbits(selected, bitorder="little")
+    chosen = faiss.IDSelectorBitmap(bitmap)
+    params = faiss.SearchParametersIVF(sel=chosen, nprobe=index.nprobe) if isinstance(index, faiss.IndexIVF) \
+        else faiss.SearchParameters(sel=chosen)
+    scores, found = index.search(query.reshape(1, -1).astype(np.float32), n, params=params)
+    return [(int(r), float(s)) for r, s in zip(found[0], scores[0]) if r >= 0]
 
 
 def zscores(values: np.ndarray) -> np.ndarray:
@@ -79,11 +114,44 @@ class Retriever:
         self.idf = generation.idf
         self.unseen_idf = generation.idf.unseen
         self.words_of = lru_cache(maxsize=65536)(self._words_of)
+        self.exact_max = config.exact_search_max
+        # Filters: the article of every chunk and sentence row, read on the first one.
+        self._tables = ReadOnlyDb(generation.path / "tables.sqlite")
+        self._rows_lock = threading.Lock()
+        self._article_rows: tuple | None = None
+        self.select = lru_cache(maxsize=32)(self._select)
 
     def _words_of(self, row: int) -> frozenset[str]:
         """Words of a sentence (exact, folded, lemmas): computed for the candidates of a question only."""
         s = self.generation.sentences[row]
         return frozenset(sentence_words(s.text, self.generation.articles[s.source].language))
+
+    def _articles_of_rows(self) -> tuple:
+        """(article rowids, (rowid, source, date, url) of each article, rowid of each chunk's article,
+        of each sentence's)."""
+        with self._rows_lock:
+            if self._article_rows is None:
+                db = self._tables
+                columns = {name for _, name, *_ in db.all("PRAGMA table_info(articles)")}
+                url = "url" if "url" in columns else "NULL"  # a generation from before articles kept it
+                articles = db.all(f"SELECT rowid, source, date, {url} FROM articles")
+                rowids = np.fromiter((a[0] for a in articles), dtype=np.int64, count=len(articles))
+
+                def article_of(table: str) -> np.ndarray:
+                    return np.fromiter((r for (r,) in db.all(
+                        f"SELECT a.rowid FROM {table} t JOIN articles a ON a.source = t.source ORDER BY t.row")),
+                        dtype=np.int64)
+
+                self._article_rows = (rowids, articles, article_of("chunks"), article_of("sentences"))
+            return self._article_rows
+
+    def _select(self, filter: Filter) -> Selection:
+        rowids, articles, chunk_article, sentence_article = self._articles_of_rows()
+        chosen = np.fromiter((filter.selects(source, date, url) for _, source, date, url in articles), dtype=bool,
+                             count=len(articles))
+        by_rowid = np.zeros(int(rowids.max(initial=0)) + 1, dtype=bool)
+        by_rowid[rowids[chosen]] = True
+        return Selection(int(chosen.sum()), by_rowid[chunk_article], by_rowid[sentence_article])
 
     def chunk_row(self, chunk_id: str) -> int:
         return self.generation.chunks.row_of(chunk_id)
@@ -94,19 +162,29 @@ class Retriever:
         return self.generation.sentences.in_span(c.source, c.start, c.end)
 
     def passages(self, query: KeywordQuery, query_vector: np.ndarray, config: Config,
-                 k: int | None = None, carried: Carried | None = None) -> list[Hit]:
+                 k: int | None = None, carried: Carried | None = None,
+                 selection: Selection | None = None) -> list[Hit]:
         """The top ``k`` passages (default ``config.k``) by ``config.retrieval``: hybrid, dense or keyword.
 
         ``carried`` adds earlier turns of a conversation (``query_vector`` then already mixes them in).
+        ``selection`` (``select(filter)``): only its passages are searched and ranked.
         """
         mode, k = config.retrieval, k or config.k
         n = max(config.candidates, k)
-        dense = search(self.chunk_index, query_vector, n) if mode != "keyword" else []
+        if mode == "keyword":
+            dense = []
+        elif selection is None:
+            dense = search(self.chunk_index, query_vector, n)
+        else:
+            dense = search_selected(self.chunk_index, self.generation.chunk_vectors, query_vector, n,
+                                    selection.chunks, self.exact_max)
         keyword_scores = None
         if mode != "dense":
             keyword_scores = self.generation.chunk_keywords.scores(query)
             for earlier, weight in (carried.queries if carried else ()):
                 keyword_scores = keyword_scores + weight * self.generation.chunk_keywords.scores(earlier)
+            if selection is not None:
+                keyword_scores = np.where(selection.chunks, keyword_scores, 0)  # top_rows keeps positive scores
         keyword = top_rows(keyword_scores, n) if keyword_scores is not None else []
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
@@ -136,10 +214,17 @@ class Retriever:
             for r in best
         ]
 
-    def sentences(self, query: KeywordQuery, query_vector: np.ndarray, n: int) -> tuple[list[int], list[int]]:
-        """Best sentence rows by dense similarity and by keywords, searched corpus-wide (small corpora only)."""
+    def sentences(self, query: KeywordQuery, query_vector: np.ndarray, n: int,
+                  selection: Selection | None = None) -> tuple[list[int], list[int]]:
+        """Best sentence rows by dense similarity and by keywords, searched corpus-wide (small corpora only),
+        or among the ``selection``'s sentences."""
         if not self.corpus_wide_sentences:
             return [], []
-        dense = [r for r, _ in search(self.sentence_index, query_vector, n)]
-        keyword = [r for r, _ in self.generation.sentence_keywords.top(query, n)]
-        return dense, keyword
+        if selection is None:
+            dense = search(self.sentence_index, query_vector, n)
+            keyword = self.generation.sentence_keywords.top(query, n)
+        else:
+            dense = search_selected(self.sentence_index, self.generation.sentence_vectors, query_vector, n,
+                                    selection.sentences, self.exact_max)
+            keyword = top_rows(np.where(selection.sentences, self.generation.sentence_keywords.scores(query), 0), n)
+        return [r for r, _ in dense], [r for r, _ in keyword]

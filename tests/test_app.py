@@ -136,7 +136,7 @@ def test_launch_defaults_are_safe(engine, monkeypatch):
     launch_local(demo, host=None)
     try:
         assert demo.server_name == "127.0.0.1"
-        assert demo.max_file_size == 1024 * 1024
+        assert demo.max_file_size == engine.config.upload_max_bytes == 5_000_000  # articles may be uploaded
         assert demo._queue.max_size == engine.config.queue_size == 32
         limits = {fn.name: fn.concurrency_limit for fn in demo.fns.values()}
         assert limits["ask"] == limits["respond"] == engine.config.concurrency == 2

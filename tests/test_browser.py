@@ -244,3 +244,42 @@ def test_follow_up_quotes_the_person_named_before_and_clear_starts_over(page, sh
     expect(page.locator("#chat .qa-answer")).to_have_count(0)
     fresh = ask(page, "Bà ấy đã phát biểu gì tại phiên khai mạc?")
     expect(fresh.locator(".qa-context")).to_have_count(0)  # a new conversation: no history
+
+
+def test_upload_a_page_then_ask_about_it(browser, xss_engine, tmp_path, shot):
+    """A page uploaded through the page's file control is indexed and answered, cited with its address."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(xss_engine.config.corpus_dir, corpus)
+    shutil.copytree(xss_engine.config.index_dir, index)
+    config = xss_engine.config.with_(corpus_dir=corpus, index_dir=index, feedback_log=tmp_path / "feedback.jsonl")
+    page_url = "https://tin.example.vn/kinh-te/zebrafin-da-nang-345.html"
+    article = tmp_path / "upload" / "zebrafin.html"
+    article.parent.mkdir()
+    article.write_text(
+        f'<html lang="vi"><head><meta charset="utf-8"><title>Zebrafin mở văn phòng tại Đà Nẵng</title>'
+        f'<link rel="canonical" href="{page_url}"></head><body><nav><a href="/">Trang chủ</a></nav><article>'
+        "<h1>Zebrafin mở văn phòng tại Đà Nẵng</h1>"
+        "<p>Ngày 3/2/2025, công ty phần mềm Zebrafin khai trương văn phòng mới tại Đà Nẵng.</p>"
+        "<p>Công ty Zebrafin có 345 nhân viên tại Đà Nẵng, theo giám đốc điều hành của công ty.</p>"
+        "<p>Văn phòng mới sẽ phục vụ khách hàng ở các tỉnh miền Trung trong năm tới.</p>"
+        "</article></body></html>", encoding="utf-8")
+    with serve(load(config, model=xss_engine.model), config) as base:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
+        pg = context.new_page()
+        pg.set_default_timeout(WAIT_MS)
+        pg.goto(base)
+        pg.locator("#upload input[type=file]").set_input_files(str(article))
+        report = pg.locator("#chat .qa-upload")
+        expect(report).to_contain_text("Đã thêm 1 tệp vào kho bài viết", timeout=WAIT_MS)
+        expect(report.locator("li")).to_contain_text("zebrafin.html: đã thêm · 1 bài viết")
+        shot(pg, "06-upload-report")
+
+        bubble = ask(pg, "Công ty Zebrafin có bao nhiêu nhân viên tại Đà Nẵng?")
+        expect(bubble.locator("blockquote.qa-quote")).to_contain_text("345 nhân viên", timeout=WAIT_MS)
+        assert "zebrafin.html" in bubble.locator(".qa-cite").text_content()
+        link = bubble.locator(".qa-cite a")
+        assert link.get_attribute("href").startswith(page_url + "#:~:text=")
+        pg.locator("#corpus").get_by_text("Corpus and index").click()
+        expect(pg.locator(".qa-corpus table")).to_contain_text("zebrafin.html", timeout=WAIT_MS)
+        shot(pg, "07-upload-answered")
+        context.close()

@@ -21,7 +21,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
                   if not p.name.startswith(".") and p.suffix.lower() in SUFFIXES + ARCHIVES and p.is_file())
 
 
-def load_folder(corpus_dir: Path, settings: Settings | None = None) -> tuple[list[Article], CorpusReport]:
+def load_folder(corpus_dir: Path, settings: Settings) -> tuple[list[Article], CorpusReport]:
     """All readable articles in ``corpus_dir`` (by file name, then record order) and the report.
 
     Of articles with the same cleaned text or the same address, the first is kept.
@@ -29,7 +29,6 @@ def load_folder(corpus_dir: Path, settings: Settings | None = None) -> tuple[lis
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    settings = settings or Settings.from_env()
     report = CorpusReport()
     articles: list[Article] = []
     by_text: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Ingestion settings, read from the environment (``load_corpus`` takes only the folder).
+"""Ingestion settings, taken from the ``Config`` (``QA_INGEST_*``; ``python -m index config`` lists them).
 
 ``QA_INGEST_MAX_BYTES``        largest article file or HTML page, and largest record text (default 5 MB)
 ``QA_INGEST_MAX_EXPORT_BYTES`` largest JSON / JSON lines / CSV export file (default 200 MB)
@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
 # Which record fields fill which article fields; the first one present wins.
@@ -30,10 +29,10 @@ class Settings:
     fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        return cls(max_bytes=_size("QA_INGEST_MAX_BYTES", MAX_BYTES),
-                   max_export_bytes=_size("QA_INGEST_MAX_EXPORT_BYTES", MAX_EXPORT_BYTES),
-                   fields=parse_fields(os.environ.get("QA_INGEST_FIELDS", "")))
+    def from_config(cls, config) -> "Settings":
+        """The ingestion settings of a ``Config`` (which has already checked them)."""
+        return cls(max_bytes=config.ingest_max_bytes, max_export_bytes=config.ingest_max_export_bytes,
+                   fields=parse_fields(config.ingest_fields))
 
 
 def parse_fields(raw: str) -> dict[str, tuple[str, ...]]:
@@ -54,16 +53,3 @@ def parse_fields(raw: str) -> dict[str, tuple[str, ...]]:
     for name, column in mapping.items():
         fields[name] = (column,)
     return fields
-
-
-def _size(env: str, default: int) -> int:
-    raw = os.environ.get(env, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError(f"{env}={raw!r} must be a positive number of bytes")
-    return value
