@@ -151,12 +151,17 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
             parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p>')
         parts.append("</div>")
         return "".join(parts)
-    parts = [f'<div class="qa-answer" lang="{lang}">']
+    low = ans.get("confidence") == "low"
+    parts = [f'<div class="qa-answer{" qa-low" if low else ""}" lang="{lang}">']
     if ans.get("context"):
         earlier = " · ".join(f"“{esc(c['question'][:MAX_SHOWN_QUESTION])}”" for c in ans["context"])
         parts.append(f'<p class="qa-context">↪ {esc(t["following"])} {earlier}</p>')
-    parts.append(f'<p class="qa-msg">{msg}</p>')
-    for c in ans["citations"]:
+    parts.append(f'<p class="qa-msg">{"⚠ " if low else ""}{msg}</p>')
+    citations = ans["citations"]
+    for c in citations:
+        if c["n"] == 2:  # the answer is the first; the others are collapsed below it
+            parts.append(f'<details class="qa-others"><summary>{esc(t["others"])} ({len(citations) - 1})'
+                         f'</summary>')
         spans = []
         if c.get("highlight"):
             spans.append((c["highlight"]["start"], c["highlight"]["end"], "qa-span"))
@@ -169,8 +174,12 @@ def render_answer(ans: dict, lang: str, articles: dict, limit: int) -> str:
             # Only http(s) addresses reach the JSON (index/ingest); the fragment highlights the quote there.
             + (f' · <a href="{esc(c["url"])}" target="_blank" rel="noopener noreferrer">'
                f'{esc(t["open_original"])} ↗</a>' if c.get("url") else "")
+            + (f' · <span class="qa-prob">{esc(t["confidence"])} {round(100 * c["probability"])} %</span>'
+               if c.get("probability") is not None else "")
             + "</div>"
         )
+    if len(citations) > 1:
+        parts.append("</details>")
     parts.append(_filter_line(ans, lang))
     parts.append(f'<p class="qa-hint">{esc(t["open_hint"])}</p></div>')
     return "".join(parts)

@@ -32,6 +32,8 @@ TEXT = {
         "related_short": "liên quan",
         "open_hint": "Bấm vào câu trả lời để mở bài viết nguồn bên phải.",
         "following": "Tiếp nối câu hỏi:",
+        "others": "Các đoạn khác có thể trả lời",
+        "confidence": "độ tin cậy",
         "open_original": "mở bài gốc",
         "feedback_saved": "Cảm ơn! Đã ghi nhận đánh giá.",
         "feedback_nothing": "Chưa có câu trả lời để đánh giá.",
@@ -81,6 +83,8 @@ TEXT = {
         "related_short": "related",
         "open_hint": "Click an answer to open its source article on the right.",
         "following": "Following up on:",
+        "others": "Other passages that may answer",
+        "confidence": "confidence",
         "open_original": "open the original",
         "feedback_saved": "Thank you! Feedback saved.",
         "feedback_nothing": "There is no answer to rate yet.",
@@ -123,6 +127,9 @@ CSS = """
 .qa-answer .qa-cite { font-size: .9em; opacity: .9; margin-bottom: .5em; }
 .qa-answer .qa-hint { font-size: .8em; opacity: .7; }
 .qa-answer .qa-context { font-size: .8em; opacity: .7; margin: 0 0 .3em 0; }
+.qa-answer.qa-low { border-left: 3px solid #d9a400; padding-left: .5em; }
+.qa-answer .qa-others summary { cursor: pointer; font-size: .9em; opacity: .85; margin: .3em 0; }
+.qa-answer .qa-prob { font-size: .9em; opacity: .8; }
 .qa-abstain .qa-msg { color: #b45309; }
 .qa-error .qa-msg { color: #b91c1c; }
 .qa-related-item { font-size: .88em; margin: .3em 0; padding: .3em .6em; border-left: 3px solid #9ca3af;

@@ -28,8 +28,47 @@ FOUND = {
 }
 
 
-def found_message(language: str, article_language: str) -> str:
-    return FOUND[("vi" if language == "vi" else "en", "en" if article_language == "en" else "vi")]
+# Said first when the answer is quoted below the answer threshold (or lacks the asked detail).
+LOW_CONFIDENCE = {"vi": "Độ tin cậy thấp: đoạn trích có thể không trả lời câu hỏi.",
+                  "en": "Low confidence: the quote may not answer the question."}
+
+
+def found_message(language: str, article_language: str, confidence: str = "high") -> str:
+    found = FOUND[("vi" if language == "vi" else "en", "en" if article_language == "en" else "vi")]
+    return found if confidence == "high" else f"{LOW_CONFIDENCE['vi' if language == 'vi' else 'en']} {found}"
+
+
+def graded_quotes(scored: list, retriever, q: Question, config: Config, threshold: float,
+                  learned: bool) -> tuple[list, str | None]:
+    """(quotes best first, confidence): the answer and up to ``config.max_citations - 1`` others.
+
+    The best sentence is quoted when it reaches the lower threshold (``threshold`` x
+    ``config.low_confidence_ratio``): "high" confidence from ``threshold`` on, else "low". A
+    when/how-many/who/where question whose quote holds no such span (``config.require_typed_answer``)
+    may ask for a detail the articles do not state: it is "low" from the learned probability
+    ``config.typed_miss_threshold`` on, and abstains below it (always, with the hand-made score).
+    The others come from other passages, in score order, each reaching the lower threshold,
+    never overlapping a quote already given.
+    """
+    lower = threshold * config.low_confidence_ratio if threshold > 0 else threshold
+    if not scored or scored[0].score < lower:
+        return [], None
+    sentences = retriever.generation.sentences
+    quotes, passages = [], set()
+    for s in scored:
+        if len(quotes) >= config.max_citations:
+            break
+        if s.score < lower or sentences[s.row].chunk_id in passages:
+            continue
+        quote = build_quote(scored, retriever, q, config, best=s)
+        if any(o.source == quote.source and o.start < quote.end and quote.start < o.end for o in quotes):
+            continue
+        quotes.append(replace(quote, probability=s.score if learned else None))
+        passages.add(sentences[s.row].chunk_id)
+    typed = q.kind is None or quotes[0].highlight_start is not None or not config.require_typed_answer
+    if not typed and not (learned and scored[0].score >= config.typed_miss_threshold):
+        return [], None
+    return quotes, "high" if scored[0].score >= threshold and typed else "low"
 
 
 # Said after the reply when a conversation's history was longer than QA_HISTORY_TURNS.
@@ -213,16 +252,11 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
         scored = scorer.rescore(q, scored, engine.retriever, config)
     if plan is not None:
         scored = _lean_on_history(scored, q, plan, turns, engine, config)
-    quotes = []
-    if scored and scored[0].score >= _threshold(scorer, scored[0], q, config):
-        quote = build_quote(scored, engine.retriever, q, config)
-        # A question asking for a date, number or name whose best quote holds
-        # none is asking for a detail the articles do not state.
-        if q.kind is None or quote.highlight_start is not None or not config.require_typed_answer:
-            quotes.append(quote)
+    threshold = _threshold(scorer, scored[0], q, config) if scored else 0.0
+    quotes, confidence = graded_quotes(scored, engine.retriever, q, config, threshold, scorer is not None)
     t_extract = time.perf_counter()
-    reply = (found_message(q.language, engine.generation.articles[quotes[0].source].language) if quotes
-             else NOT_FOUND[q.language])
+    reply = (found_message(q.language, engine.generation.articles[quotes[0].source].language, confidence)
+             if quotes else NOT_FOUND[q.language])
     if dropped:
         reply += " " + TRIMMED["vi" if q.language == "vi" else "en"].format(n=len(turns))
     return Answer(
@@ -235,6 +269,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
         id=id,
         context=plan.context(turns) if plan else [],
         filter=selected,
+        confidence=confidence,
         timings_ms={
             "embed": (t_embed - t0) * 1000,
             "search": (t_search - t_embed) * 1000,

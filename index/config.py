@@ -195,6 +195,18 @@ class Config:
                                    "added to the cosines of a Vietnamese question typed without diacritics "
                                    "before the learned scorer (python -m eval cross-lingual-shift, XQuAD dev)",
                                    valid=ANY)
+    low_confidence_ratio: float = knob(
+        1.0, "QA_LOW_CONFIDENCE_RATIO",
+        "the lower threshold as a share of the answer threshold: a best sentence scoring between the two is "
+        "quoted marked low confidence instead of abstaining (1 = no such band)", valid=SHARE)
+    typed_miss_threshold: float = knob(
+        0.15, "QA_TYPED_MISS_THRESHOLD",
+        "with the learned scorer, a when/how-many/who/where answer whose quote holds no such span is quoted "
+        "marked low confidence from this probability on, and abstains below it (python -m eval suite, dev)",
+        valid=between(0, 1))
+    max_citations: int = knob(3, "QA_MAX_CITATIONS",
+                              "citations per answer, best first, each from another passage (1 = the answer only)",
+                              valid=between(1, 10))
     answer_threshold: float = knob(-1.0, "QA_ANSWER_THRESHOLD",
                                    "answer when the scorer's probability reaches this (negative = as calibrated)",
                                    valid=Rule("<= 1 (a probability, or negative for the calibrated threshold)",
@@ -208,7 +220,8 @@ class Config:
                                        "same for English questions: <= 5 % false abstention on XQuAD en->vi dev",
                                        valid=ANY)
     require_typed_answer: bool = knob(True, "QA_REQUIRE_TYPED_ANSWER",
-                                      "abstain when a when/how-many/who/where question's quote holds no such span",
+                                      "a when/how-many/who/where answer whose quote holds no such span: low confidence or abstention "
+                                      "(QA_TYPED_MISS_THRESHOLD); with the hand-made score, abstention",
                                       valid=ANY)
 
     # Conversations (index/conversation.py): earlier turns shape a follow-up's passage search.

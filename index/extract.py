@@ -108,10 +108,11 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
     return scored
 
 
-def build_quote(scored: list[Scored], retriever: Retriever, question: Question, config: Config) -> Quote:
-    """The best sentence, joined with an adjacent one when the answer spans both."""
+def build_quote(scored: list[Scored], retriever: Retriever, question: Question, config: Config,
+                best: Scored | None = None) -> Quote:
+    """The ``best`` sentence (default: the first), joined with an adjacent one when the answer spans both."""
     gen = retriever.generation
-    best = scored[0]
+    best = best or scored[0]
     s = gen.sentences[best.row]
     start, end = s.start, s.end
     by_row = {x.row: x for x in scored}

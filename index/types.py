@@ -68,6 +68,7 @@ class Quote:
     highlight_start: int | None = None
     highlight_end: int | None = None
     url: str | None = None  # the article's original address
+    probability: float | None = None  # the learned scorer's chance that it answers (None: hand-made score)
 
     @property
     def link(self) -> str | None:
@@ -193,11 +194,12 @@ class Answer:
     # The earlier turns of the conversation that shaped the passage search (index/conversation.py).
     context: list[dict] = field(default_factory=list)
     filter: Filter | None = None  # the articles it was answered from, when not all of them
+    confidence: str | None = None  # "high", "low" (quoted, but below the answer threshold), None: abstained
 
     @property
     def text(self) -> str:
-        """The answer text: the quotes joined; every part is verbatim article text."""
-        return " ".join(q.text for q in self.quotes)
+        """The answer text: the first quote, verbatim article text (the others may answer too)."""
+        return self.quotes[0].text if self.quotes else ""
 
     def to_dict(self) -> dict:
         """The Answer JSON contract (see README, "Answer JSON")."""
@@ -225,6 +227,7 @@ class Answer:
                         if q.highlight_start is None
                         else {"start": q.highlight_start, "end": q.highlight_end}
                     ),
+                    "probability": None if q.probability is None else round(q.probability, 4),
                     **({"url": q.link} if q.url else {}),
                 }
                 for n, q in enumerate(self.quotes, 1)
@@ -243,6 +246,8 @@ class Answer:
             context=self.context,
             timings_ms={k: round(v, 2) for k, v in self.timings_ms.items()},
         )
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         if self.filter is not None and self.filter.active:
             out["filter"] = self.filter.to_dict()
         if self.error is not None:

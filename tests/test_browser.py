@@ -128,9 +128,9 @@ def test_vietnamese_answer_citation_highlight_and_source(page, xss_engine, shot)
     text = xss_engine.generation.articles[expected["source"]].text
 
     bubble = ask(page, question)
-    expect(bubble.locator("blockquote.qa-quote")).to_be_visible(timeout=WAIT_MS)
-    assert expected["quote"] in bubble.locator("blockquote.qa-quote").text_content()
-    cite = bubble.locator(".qa-cite").text_content()
+    expect(bubble.locator("blockquote.qa-quote").first).to_be_visible(timeout=WAIT_MS)
+    assert expected["quote"] in bubble.locator("blockquote.qa-quote").first.text_content()
+    cite = bubble.locator(".qa-cite").first.text_content()
     assert "[1]" in cite and expected["source"] in cite and expected["title"] in cite
     span = bubble.locator("mark.qa-span")
     expect(span).to_be_visible(timeout=WAIT_MS)
@@ -152,7 +152,7 @@ def test_english_and_unaccented_questions_switch_ui_language(page, shot):
     shot(page, "02-english-question")
     bubble = ask(page, "so nguoi dung internet o viet nam dau nam 2024")
     assert bubble.get_attribute("lang") == "vi"
-    assert "78,44 triệu" in bubble.locator("blockquote.qa-quote").text_content()
+    assert "78,44 triệu" in bubble.locator("blockquote.qa-quote").first.text_content()
     expect(page.locator("#send")).to_have_text("Gửi", timeout=WAIT_MS)
     picker = page.locator("#picker input")
     expect(picker).to_have_value(re.compile(r"^#2 \[1\] "), timeout=WAIT_MS)
@@ -198,9 +198,9 @@ def test_xss_article_is_shown_literally(page, xss_engine, shot):
     bubble = ask(page, XSS_QUESTION)
     citation = __import__("index").answer(xss_engine, XSS_QUESTION).to_dict()["citations"][0]
     assert citation["source"] == XSS_SOURCE
-    quote = bubble.locator("blockquote.qa-quote").text_content()
+    quote = bubble.locator("blockquote.qa-quote").first.text_content()
     assert XSS_SCRIPT in quote and XSS_IMG in quote
-    assert "<b>đậm</b>" in bubble.locator(".qa-cite").text_content()
+    assert "<b>đậm</b>" in bubble.locator(".qa-cite").first.text_content()
     expect_marked(page, "#viewer p.qa-para mark.qa-quote-span", citation["quote"])
     expect(page.locator("#viewer h3")).to_contain_text("<b>đậm</b>", timeout=WAIT_MS)
     assert page.locator("img[src='x']").count() == 0
@@ -234,11 +234,11 @@ def test_corpus_accordion(page, xss_engine, shot):
 
 def test_follow_up_quotes_the_person_named_before_and_clear_starts_over(page, shot):
     first = ask(page, "Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?")
-    expect(first.locator(".qa-quote")).to_contain_text("Josephine Teo")
+    expect(first.locator(".qa-quote").first).to_contain_text("Josephine Teo")
     follow = ask(page, "Bà ấy đã phát biểu gì tại phiên khai mạc?")
     expect(follow.locator(".qa-context")).to_contain_text(
         "Tiếp nối câu hỏi: “Ai là Bộ trưởng phụ trách an ninh mạng của Singapore?”")
-    expect(follow.locator(".qa-quote")).to_contain_text("Josephine Teo")
+    expect(follow.locator(".qa-quote").first).to_contain_text("Josephine Teo")
     shot(page, "follow-up")
     page.locator("#clear").click()
     expect(page.locator("#chat .qa-answer")).to_have_count(0)
@@ -275,11 +275,39 @@ def test_upload_a_page_then_ask_about_it(browser, xss_engine, tmp_path, shot):
         shot(pg, "06-upload-report")
 
         bubble = ask(pg, "Công ty Zebrafin có bao nhiêu nhân viên tại Đà Nẵng?")
-        expect(bubble.locator("blockquote.qa-quote")).to_contain_text("345 nhân viên", timeout=WAIT_MS)
-        assert "zebrafin.html" in bubble.locator(".qa-cite").text_content()
+        expect(bubble.locator("blockquote.qa-quote").first).to_contain_text("345 nhân viên", timeout=WAIT_MS)
+        assert "zebrafin.html" in bubble.locator(".qa-cite").first.text_content()
         link = bubble.locator(".qa-cite a")
         assert link.get_attribute("href").startswith(page_url + "#:~:text=")
         pg.locator("#corpus").get_by_text("Corpus and index").click()
         expect(pg.locator(".qa-corpus table")).to_contain_text("zebrafin.html", timeout=WAIT_MS)
         shot(pg, "07-upload-answered")
+        context.close()
+
+
+def test_low_confidence_answer_shows_the_others_collapsed(browser, xss_engine, shot):
+    from dataclasses import replace
+
+    from index import answer
+
+    question = "Việt Nam có bao nhiêu người sử dụng internet?"
+    best = answer(xss_engine, question).best_score
+    unsure = replace(xss_engine, config=xss_engine.config.with_(answer_threshold=min(1.0, best + 0.01),
+                                                                   low_confidence_ratio=0.1))
+    with serve(unsure) as base:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(base)
+        page.locator("#question textarea").wait_for()
+        reply = ask(page, question)
+        expect(reply).to_have_class(re.compile(r"\bqa-low\b"))
+        expect(reply.locator(".qa-msg")).to_contain_text("Độ tin cậy thấp")
+        others = reply.locator("details.qa-others")
+        expect(others.locator("summary")).to_contain_text("Các đoạn khác có thể trả lời")
+        expect(others.locator("blockquote").first).to_be_hidden()  # collapsed until opened
+        others.locator("summary").click()
+        expect(others.locator("blockquote").first).to_be_visible()
+        expect(reply.locator(".qa-quote").first).to_contain_text("78,44 triệu")
+        shot(page, "low-confidence")
         context.close()
