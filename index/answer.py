@@ -53,9 +53,15 @@ def graded_quotes(scored: list, retriever, q: Question, config: Config, threshol
     lower = threshold * config.low_confidence_ratio if threshold > 0 else threshold
     if not scored or scored[0].score < lower:
         return [], None
+    best = scored[0]
+    first = build_quote(scored, retriever, q, config)
+    typed = q.kind is None or first.highlight_start is not None or not config.require_typed_answer
+    if not typed and not (learned and best.score >= config.typed_miss_threshold):
+        return [], None
     sentences = retriever.generation.sentences
-    quotes, passages = [], set()
-    for s in scored:
+    quotes = [replace(first, probability=best.score if learned else None)]
+    passages = {sentences[best.row].chunk_id}
+    for s in scored[1:]:
         if len(quotes) >= config.max_citations:
             break
         if s.score < lower or sentences[s.row].chunk_id in passages:
@@ -65,10 +71,7 @@ def graded_quotes(scored: list, retriever, q: Question, config: Config, threshol
             continue
         quotes.append(replace(quote, probability=s.score if learned else None))
         passages.add(sentences[s.row].chunk_id)
-    typed = q.kind is None or quotes[0].highlight_start is not None or not config.require_typed_answer
-    if not typed and not (learned and scored[0].score >= config.typed_miss_threshold):
-        return [], None
-    return quotes, "high" if scored[0].score >= threshold and typed else "low"
+    return quotes, "high" if best.score >= threshold and typed else "low"
 
 
 # Said after the reply when a conversation's history was longer than QA_HISTORY_TURNS.

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .question import content_words, detect_language
-from .text import fold, words
+from .text import fold, has_diacritics, words
 
 CURRENT_WEIGHT = 0.75
 
@@ -84,10 +84,6 @@ class FollowUp:
                 for i, w in self.turns]
 
 
-def _has_diacritics(text: str) -> bool:
-    return fold(text) != text
-
-
 def _phrases(tokens: list[str], n: int = 2) -> set[str]:
     return set(tokens) | {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
 
@@ -95,7 +91,7 @@ def _phrases(tokens: list[str], n: int = 2) -> set[str]:
 def incompleteness(question: str, language: str) -> str | None:
     """Why ``question`` cannot stand alone ("pronoun", "ellipsis", "short"), or None when it can."""
     lowered = [w.lower() for w in words(question)]
-    if language == "vi" and not _has_diacritics(question):
+    if language == "vi" and not has_diacritics(question):
         key, tokens = "vi_folded", [fold(w) for w in lowered]
     else:
         key, tokens = ("vi" if language == "vi" else "en"), lowered

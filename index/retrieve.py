@@ -12,7 +12,6 @@ from .config import Config
 from .keyword import top_rows
 from .query import KeywordQuery
 from .store import Generation
-from .tables import ReadOnlyDb
 from .text import sentence_words
 from .types import Filter, Hit
 
@@ -116,7 +115,6 @@ class Retriever:
         self.words_of = lru_cache(maxsize=65536)(self._words_of)
         self.exact_max = config.exact_search_max
         # Filters: the article of every chunk and sentence row, read on the first one.
-        self._tables = ReadOnlyDb(generation.path / "tables.sqlite")
         self._rows_lock = threading.Lock()
         self._article_rows: tuple | None = None
         self.select = lru_cache(maxsize=32)(self._select)
@@ -127,22 +125,9 @@ class Retriever:
         return frozenset(sentence_words(s.text, self.generation.articles[s.source].language))
 
     def _articles_of_rows(self) -> tuple:
-        """(article rowids, (rowid, source, date, url) of each article, rowid of each chunk's article,
-        of each sentence's)."""
         with self._rows_lock:
             if self._article_rows is None:
-                db = self._tables
-                columns = {name for _, name, *_ in db.all("PRAGMA table_info(articles)")}
-                url = "url" if "url" in columns else "NULL"  # a generation from before articles kept it
-                articles = db.all(f"SELECT rowid, source, date, {url} FROM articles")
-                rowids = np.fromiter((a[0] for a in articles), dtype=np.int64, count=len(articles))
-
-                def article_of(table: str) -> np.ndarray:
-                    return np.fromiter((r for (r,) in db.all(
-                        f"SELECT a.rowid FROM {table} t JOIN articles a ON a.source = t.source ORDER BY t.row")),
-                        dtype=np.int64)
-
-                self._article_rows = (rowids, articles, article_of("chunks"), article_of("sentences"))
+                self._article_rows = self.generation.articles.owners()
             return self._article_rows
 
     def _select(self, filter: Filter) -> Selection:

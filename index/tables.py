@@ -15,6 +15,8 @@ from dataclasses import astuple
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from .types import Article, Chunk, Sentence
 
 SCHEMA = """
@@ -147,6 +149,7 @@ class ArticleTable(Mapping):
         self._columns = ", ".join(
             name if name in present else f"NULL AS {name}"
             for name in ("source", "title", "date", "text", "checksum", "language", "url", "author"))
+        self._url = "url" if "url" in present else "NULL"
         self._get = lru_cache(maxsize=1024)(self._fetch)
         self._len = db.one("SELECT COUNT(*) FROM articles")[0]
         self._languages: frozenset[str] | None = None
@@ -171,6 +174,19 @@ class ArticleTable(Mapping):
 
     def __len__(self) -> int:
         return self._len
+
+    def owners(self) -> tuple[np.ndarray, list[tuple], np.ndarray, np.ndarray]:
+        """(article rowids, (rowid, source, date, url) of each article, the rowid of each chunk row's
+        article, of each sentence row's): what a filter over articles masks the rows with."""
+        articles = self._db.all(f"SELECT rowid, source, date, {self._url} FROM articles")
+        rowids = np.fromiter((a[0] for a in articles), dtype=np.int64, count=len(articles))
+
+        def article_of(table: str) -> np.ndarray:
+            return np.fromiter((r for (r,) in self._db.all(
+                f"SELECT a.rowid FROM {table} t JOIN articles a ON a.source = t.source ORDER BY t.row")),
+                dtype=np.int64)
+
+        return rowids, articles, article_of("chunks"), article_of("sentences")
 
     def languages(self) -> frozenset[str]:
         """The articles' languages; read once, every question asks."""
