@@ -45,6 +45,7 @@ from .gold import GoldQuestion, load_gold
 from .metrics import contains_answer, is_hit
 from .near_miss import near_miss_corpus
 from .report import fmt, table
+from .suite_calibration import calibration, calibration_report
 from .suite_squad import SELECTION, SQUAD, read_squad
 from .systems import SYSTEMS, CachedEmbedder, NaiveSystem, PipelineSystem, thresholds
 from .xquad import paragraphs_and_questions, spread
@@ -278,6 +279,19 @@ def ask(system, q: GoldQuestion, retrieval_only: bool) -> dict:
     return record
 
 
+def free_verdict(system: PipelineSystem, q: GoldQuestion, record: dict, texts: dict[str, str]) -> dict:
+    """What ``ours`` would quote with no answer threshold (τ = 0), for the calibration tables.
+
+    Asked again only when the answer was withheld: otherwise it is the same answer.
+    """
+    if not record["abstained"] or record.get("best_score") is None:
+        free = record
+    else:
+        free = answer(system.engine, q.question, id=q.id, config=system.free).to_dict()
+    verdict = judge(free, q, texts)
+    return {"free_abstained": verdict["abstained"], "free_hit": verdict.get("hit")}
+
+
 # --- scoring ---------------------------------------------------------------------------
 
 
@@ -361,6 +375,8 @@ def run_corpus(corpus: Corpus, engine: Engine, split: str, limit: int | None, ca
         for system in built.values():
             record = ask(system, q, corpus.retrieval_only)
             record["suite"] = judge(record, q, texts)
+            if system.name == "ours" and not corpus.retrieval_only:
+                record["suite"].update(free_verdict(system, q, record, texts))
             records.append(record)
     folder = out / corpus.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -394,12 +410,18 @@ def run_suite(corpora: list[Corpus], *, split: str = "dev", limit: int | None = 
         results[corpus.name] = run_corpus(corpus, engine, split, limit, cache, out, systems, progress)
         results[corpus.name]["seconds"]["index"] = indexed
     cfg = meta_engine.config if meta_engine else Config.from_env()
+    limits = thresholds(meta_engine) if meta_engine else None
+    answered = {name: [json.loads(line) for line in (out / name / "results.jsonl").open(encoding="utf-8")]
+                for name, r in results.items() if not r["retrieval_only"] and "ours" in systems}
+    answered = {name: [r for r in rs if r["system"] == "ours"] for name, rs in answered.items()}
     summary = {
         "meta": {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                  "commit": commit(), "split": split, "limit": limit, "systems": systems,
                  "scorer": cfg.scorer, "rerank_model": cfg.rerank_model,
-                 "thresholds": thresholds(meta_engine) if meta_engine else None},
+                 "thresholds": limits},
         "corpora": results,
+        "calibration": calibration(answered, limits["vi"] if limits and cfg.scorer == "learned" else None)
+        if answered and cfg.scorer == "learned" else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (out / "report.md").write_text(report(summary), encoding="utf-8")
@@ -441,6 +463,8 @@ def report(summary: dict) -> str:
                         if missing else "")
                      + ". Seconds: index {index}, naive baseline's vectors {naive_vectors}, answering {answer}."
                      .format(**c["seconds"]))
+    if summary.get("calibration"):
+        lines.append(calibration_report(summary["calibration"]))
     return "\n".join(lines) + "\n"
 
 

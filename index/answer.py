@@ -54,7 +54,7 @@ def graded_quotes(scored: list, retriever, q: Question, config: Config, threshol
     if not scored or scored[0].score < lower:
         return [], None
     best = scored[0]
-    first = build_quote(scored, retriever, q, config)
+    first = build_quote(scored, retriever, q, config, learned=learned)
     typed = q.kind is None or first.highlight_start is not None or not config.require_typed_answer
     if not typed and not (learned and best.score >= config.typed_miss_threshold):
         return [], None
@@ -66,7 +66,7 @@ def graded_quotes(scored: list, retriever, q: Question, config: Config, threshol
             break
         if s.score < lower or sentences[s.row].chunk_id in passages:
             continue
-        quote = build_quote(scored, retriever, q, config, best=s)
+        quote = build_quote(scored, retriever, q, config, best=s, learned=learned)
         if any(o.source == quote.source and o.start < quote.end and quote.start < o.end for o in quotes):
             continue
         quotes.append(replace(quote, probability=s.score if learned else None))
@@ -200,6 +200,20 @@ def _lean_on_history(scored: list, q: Question, plan: FollowUp, turns: list[Turn
     return sorted(scored, key=lambda s: -(s.score + config.history_sentence_weight * share[s.row]))
 
 
+def prefer_typed(scored: list, q: Question, config: Config) -> list:
+    """Candidates with the best one holding the asked span first, when it scores within
+    ``config.typed_margin`` of a best one that does not ("o dau": the sentence saying "tại Hà Nội"
+    over the one naming only the organiser)."""
+    if not scored or q.kind is None or scored[0].typed:
+        return scored
+    for i, s in enumerate(scored[1:], 1):
+        if s.score < scored[0].score - config.typed_margin:
+            break
+        if s.typed:
+            return [s] + scored[:i] + scored[i + 1:]
+    return scored
+
+
 def parse_history(history: list | None, limit: int) -> tuple[list[Turn], int]:
     """(the last ``limit`` turns, how many earlier ones were dropped); raises ``BadHistory``."""
     if history is None:
@@ -255,6 +269,7 @@ def answer(engine: Engine, question: str, *, id: str | None = None,
         scored = scorer.rescore(q, scored, engine.retriever, config)
     if plan is not None:
         scored = _lean_on_history(scored, q, plan, turns, engine, config)
+    scored = prefer_typed(scored, q, config)
     threshold = _threshold(scorer, scored[0], q, config) if scored else 0.0
     quotes, confidence = graded_quotes(scored, engine.retriever, q, config, threshold, scorer is not None)
     t_extract = time.perf_counter()

@@ -139,6 +139,15 @@ class Config:
                        valid=one_of("rrf", "zscore"))
     keyword_weight: float = knob(0.3, "QA_KEYWORD_WEIGHT", "weight of the keyword side in zscore fusion",
                                  valid=NON_NEGATIVE)
+    # A question whose best keyword match stands far above the rest (an acronym or a name rare in
+    # the corpus) is better served by its keywords; chosen on the suite's dev parts, where it raised
+    # passage R@1 on every corpus or left it equal (eval/README.md, "Adaptive fusion").
+    keyword_peak: float = knob(2.0, "QA_KEYWORD_PEAK",
+                               "the best keyword score standing this many standard deviations (of the best "
+                               "50) above the second counts as peaked (0 = never)", valid=NON_NEGATIVE)
+    keyword_weight_peaked: float = knob(0.8, "QA_KEYWORD_WEIGHT_PEAKED",
+                                        "weight of the keyword side in zscore fusion for a peaked question",
+                                        valid=NON_NEGATIVE)
     exact_search_max: int = knob(20_000, "QA_EXACT_SEARCH_MAX",
                                  "passages searched exactly; above, an IVF index (exact p50 was 14 ms at 100k)",
                                  valid=NON_NEGATIVE)
@@ -165,9 +174,14 @@ class Config:
                                  valid=NON_NEGATIVE)
     weight_type: float = knob(0.1, "QA_WEIGHT_TYPE", "bonus when it holds the asked type (a date for 'when')",
                               valid=NON_NEGATIVE)
-    neighbour_margin: float = knob(0.02, "QA_NEIGHBOUR_MARGIN",
-                                   "an adjacent sentence scoring this close to the best joins the quote",
-                                   valid=NON_NEGATIVE)
+    # 0.2 of learned probability: on the suite's dev parts the answer sat in the sentence next to the quote
+    # for about half the misses inside the right article; joining a neighbour this close raised every XQuAD
+    # and squad-beat hit by 1.9-3.4 points with quote p50 <= 220 and p90 <= 473 characters (eval/README.md).
+    neighbour_margin: float = knob(0.2, "QA_NEIGHBOUR_MARGIN",
+                                   "an adjacent sentence whose learned probability is this close to the "
+                                   "best's joins the quote", valid=NON_NEGATIVE)
+    neighbour_margin_hand: float = knob(0.02, "QA_NEIGHBOUR_MARGIN_HAND",
+                                        "the same with the hand-made score (QA_SCORER=hand)", valid=NON_NEGATIVE)
 
     # The learned answer scorer (index/combiner.py): combiner (+ optional cross-encoder), calibrated abstention.
     scorer: str = knob("learned", "QA_SCORER",
@@ -199,6 +213,10 @@ class Config:
         1.0, "QA_LOW_CONFIDENCE_RATIO",
         "the lower threshold as a share of the answer threshold: a best sentence scoring between the two is "
         "quoted marked low confidence instead of abstaining (1 = no such band)", valid=SHARE)
+    typed_margin: float = knob(
+        0.05, "QA_TYPED_MARGIN",
+        "a candidate holding the asked date/number/name/place that scores this close to a best sentence "
+        "lacking it is quoted first (learned probability or hand-made score)", valid=NON_NEGATIVE)
     typed_miss_threshold: float = knob(
         0.15, "QA_TYPED_MISS_THRESHOLD",
         "with the learned scorer, a when/how-many/who/where answer whose quote holds no such span is quoted "

@@ -109,10 +109,14 @@ def score_sentences(question: Question, query_vector: np.ndarray, hits: list[Hit
 
 
 def build_quote(scored: list[Scored], retriever: Retriever, question: Question, config: Config,
-                best: Scored | None = None) -> Quote:
-    """The ``best`` sentence (default: the first), joined with an adjacent one when the answer spans both."""
+                best: Scored | None = None, learned: bool = True) -> Quote:
+    """The ``best`` sentence (default: the first), joined with an adjacent one when the answer spans both.
+
+    ``learned``: the scores are the learned scorer's probabilities (else the hand-made score).
+    """
     gen = retriever.generation
     best = best or scored[0]
+    margin = config.neighbour_margin if learned else config.neighbour_margin_hand
     s = gen.sentences[best.row]
     start, end = s.start, s.end
     by_row = {x.row: x for x in scored}
@@ -120,7 +124,7 @@ def build_quote(scored: list[Scored], retriever: Retriever, question: Question, 
         other = by_row.get(neighbour)
         # Join a neighbour that scores almost as well, or one that holds the
         # asked-for date/number/name the best sentence lacks.
-        if other is None or not (other.score >= best.score - config.neighbour_margin
+        if other is None or not (other.score >= best.score - margin
                                  or (other.typed and not best.typed)):
             continue
         n = gen.sentences[neighbour]

@@ -24,7 +24,8 @@ _NOT_PERSON = {"bo", "cuc", "co", "hoi", "trung", "lien", "uy", "hoc", "truong",
                "so", "cong", "quan", "hiep", "dai", "thu", "pho", "chu", "tong", "ngay", "theo", "tai",
                "ong", "ba", "viet", "nhat", "tuan", "dien", "trien", "thieu", "trong", "sau", "voi"}
 _PERSON_CUE = re.compile(r"(?:ông|bà|tướng|trưởng|sứ|tá|thư ký|lệnh|GS\.|TS\.|Mr\.?|Ms\.?)\s*$", re.IGNORECASE)
-_PLACE_CUE = re.compile(r"(?:tại|ở)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+# A place follows "tại Hà Nội", "ở thủ đô Vientiane", "in Paris", "at the University of Paris".
+_PLACE_CUE = re.compile(r"(?:(?:tại|ở)\s+(?:\w+\s+){0,2}|\b(?:in|at|near)\s+(?:the\s+)?)$", re.IGNORECASE)
 
 
 def _capitalised_runs(text: str) -> list[tuple[int, int]]:
@@ -143,7 +144,10 @@ def highlight(text: str, question: Question) -> tuple[int, int] | None:
             return span
         return _subject_span(text, question, _question_names(question)) or span
     if question.kind == "where":
-        return _name_span(text, q_words, _PLACE_CUE, min_words=1)[0]
+        # Only a cued name is a place: "ICT for Peace Foundation" in a sentence that names
+        # no place is an organiser, and would hide the sentence saying "tại Hà Nội".
+        span, cued = _name_span(text, q_words, _PLACE_CUE, min_words=1)
+        return span if cued else None
     return None
 
 

@@ -87,6 +87,16 @@ def zscores(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
 
 
+def keyword_peak(scores: np.ndarray, n: int = 50) -> float:
+    """How far the best keyword score stands above the second, in standard deviations of the best ``n``."""
+    if len(scores) < 2:
+        return 0.0
+    best = np.partition(scores, len(scores) - min(n, len(scores)))[-n:] if len(scores) > n else scores
+    best = np.sort(best)[::-1]
+    std = float(best.std())
+    return 0.0 if best[0] <= 0 or std <= 1e-9 else float(best[0] - best[1]) / std
+
+
 def rrf(rankings: list[list[int]], k: int) -> dict[int, float]:
     """Reciprocal rank fusion: sum of 1/(k + rank) over the rankings (rank from 1)."""
     fused: dict[int, float] = {}
@@ -181,7 +191,9 @@ class Retriever:
             rows = list(dict.fromkeys(dense_rows + keyword_rows))
             dense_part = zscores(self.generation.chunk_vectors[rows] @ query_vector)
             keyword_part = zscores(keyword_scores[rows])
-            fused = {r: float(d + config.keyword_weight * b) for r, d, b in zip(rows, dense_part, keyword_part)}
+            peaked = config.keyword_peak > 0 and keyword_peak(keyword_scores) >= config.keyword_peak
+            weight = config.keyword_weight_peaked if peaked else config.keyword_weight
+            fused = {r: float(d + weight * b) for r, d, b in zip(rows, dense_part, keyword_part)}
         else:
             fused = rrf([dense_rows, keyword_rows], config.rrf_k)
         chunks = self.generation.chunks

@@ -128,6 +128,15 @@ def test_the_suite_on_a_tiny_corpus_set_then_again_from_the_cache(tmp_path):
     assert summary["corpora"]["tiny"]["systems"] == m["systems"] and summary["meta"]["split"] == "dev"
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| tiny | naive | 6 (5/1) |" in report and "| tiny-nearmiss | ours | 2 (0/2) |" in report
+    # The calibration of τ reads ``ours`` at τ = 0 for every question, and agrees with the table at the τ applied.
+    ours = [r for r in rows if r["system"] == "ours"]
+    assert all({"free_abstained", "free_hit"} <= set(r["suite"]) for r in ours)
+    assert all(r["suite"]["free_abstained"] <= r["suite"]["abstained"] for r in ours)  # τ = 0 quotes more
+    cal = summary["calibration"]
+    assert set(cal["corpora"]) == {"tiny", "tiny-nearmiss"} and "## Calibration of τ (ours)" in report
+    applied = cal["corpora"]["tiny"]["at"][str(cal["tau"])]
+    assert applied["false_abstention"] == pytest.approx(m["systems"]["ours"]["false_abstention"])
+    assert applied["hit"] == pytest.approx(m["systems"]["ours"]["hit"])
 
     again = run_suite(corpora, split="dev", cache=cache, out=tmp_path / "again", model=NoPassageEncoding(),
                       progress=False)

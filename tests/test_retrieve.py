@@ -9,7 +9,7 @@ from index import Config, answer, build, load
 from index.answer import candidates
 from index.query import KeywordQuery
 from index.question import parse
-from index.retrieve import Retriever, zscores
+from index.retrieve import Retriever, keyword_peak, zscores
 
 CITIES = ["Đà Lạt", "Huế", "Cần Thơ", "Vinh", "Hải Phòng", "Quy Nhơn", "Nha Trang", "Sơn La"]
 # Eight meetings share the question's common words; one launch shares only its rare name. The
@@ -54,7 +54,7 @@ def test_ranks_are_the_passage_places_in_each_retriever_alone(engine, fusion):
     """``dense_rank`` / ``keyword_rank``: 1-based place in that retriever's own top ``n``, None outside it
     (``n`` = max(candidates, k): each retriever is asked for at least the passages kept)."""
     n = 4
-    config = engine.config.with_(fusion=fusion, candidates=n, keyword_weight=10.0)
+    config = engine.config.with_(fusion=fusion, candidates=n, keyword_weight=10.0, keyword_peak=0.0)
     dense_rows, _, vector = _search(engine, config.with_(retrieval="dense"), n)
     keyword_rows, _, _ = _search(engine, config.with_(retrieval="keyword"), n)
     rows, hits, _ = _search(engine, config, n)
@@ -92,7 +92,7 @@ def test_rrf_score_is_the_sum_of_reciprocal_ranks(engine):
 @pytest.mark.parametrize("weight", [0.0, 0.3, 10.0])
 def test_zscore_fusion_adds_the_weighted_keyword_side(engine, weight):
     """Over the passages either retriever found: z(cosine) + keyword_weight x z(BM25)."""
-    config = engine.config.with_(fusion="zscore", keyword_weight=weight, candidates=4)
+    config = engine.config.with_(fusion="zscore", keyword_weight=weight, candidates=4, keyword_peak=0.0)
     dense_rows, _, vector = _search(engine, config.with_(retrieval="dense"), 4)
     keyword_rows, _, _ = _search(engine, config.with_(retrieval="keyword"), 4)
     rows, hits, _ = _search(engine, config, 4)
@@ -109,9 +109,34 @@ def test_keyword_weight_moves_the_top_from_the_dense_to_the_keyword_best(engine)
     n = len(engine.generation.chunks)
     dense_rows, _, _ = _search(engine, engine.config.with_(retrieval="dense"), n)
     keyword_rows, _, _ = _search(engine, engine.config.with_(retrieval="keyword"), n)
-    no_keywords, _, _ = _search(engine, engine.config.with_(fusion="zscore", keyword_weight=0.0), n)
-    keywords_rule, _, _ = _search(engine, engine.config.with_(fusion="zscore", keyword_weight=10.0), n)
+    fixed = engine.config.with_(fusion="zscore", keyword_peak=0.0)
+    no_keywords, _, _ = _search(engine, fixed.with_(keyword_weight=0.0), n)
+    keywords_rule, _, _ = _search(engine, fixed.with_(keyword_weight=10.0), n)
     assert no_keywords[0] == dense_rows[0] and keywords_rule[0] == keyword_rows[0]
+
+
+def test_keyword_peak_is_the_gap_between_the_two_best_in_deviations_of_the_best_n():
+    scores = np.array([0.0, 5.0, 1.0, 1.0, 1.0])
+    best = np.array([5.0, 1.0, 1.0, 1.0, 0.0])
+    assert keyword_peak(scores) == pytest.approx(4.0 / best.std())
+    assert keyword_peak(scores, n=2) == pytest.approx(4.0 / np.array([5.0, 1.0]).std())  # 2.0
+    assert keyword_peak(np.zeros(6)) == 0.0 and keyword_peak(np.array([3.0])) == 0.0  # no match, one passage
+    assert keyword_peak(np.array([2.0, 2.0, 0.0])) == 0.0  # a tie at the top is no peak
+
+
+def test_a_peaked_question_gets_the_peaked_keyword_weight(engine):
+    """The rare name matches one passage far above the rest: its keyword side is weighted
+    ``keyword_weight_peaked``; below ``keyword_peak`` deviations, ``keyword_weight``; 0 switches it off."""
+    bm25 = engine.generation.chunk_keywords.scores(KeywordQuery.plain(QUESTION))
+    peak = keyword_peak(bm25)
+    assert peak > 1.0
+    config = engine.config.with_(fusion="zscore", candidates=4, keyword_weight=0.0, keyword_weight_peaked=10.0)
+    keyword_rows, _, _ = _search(engine, config.with_(retrieval="keyword"), 4)
+    dense_rows, _, _ = _search(engine, config.with_(retrieval="dense"), 4)
+    peaked, _, _ = _search(engine, config.with_(keyword_peak=peak - 0.01), 4)
+    flat, _, _ = _search(engine, config.with_(keyword_peak=peak + 0.01), 4)
+    off, _, _ = _search(engine, config.with_(keyword_peak=0.0), 4)
+    assert peaked[0] == keyword_rows[0] and flat[0] == dense_rows[0] and off[0] == dense_rows[0]
 
 
 def _passage_rows(engine, hits) -> set[int]:
