@@ -152,6 +152,13 @@ def read_lines(path: Path) -> list[str]:
     return Path(path).read_text(encoding="utf-8").rstrip("\n").split("\n")
 
 
+def ntrex_dev_stories(story_ids, seed: int = SEED) -> set[str]:
+    """The dev half of the NTREX stories (the query shift is derived from these and Tatoeba only)."""
+    order = sorted(set(story_ids))
+    random.Random(seed).shuffle(order)
+    return set(order[:len(order) // 2])
+
+
 def ntrex_corpus(sources: Sources, seed: int = SEED) -> Corpus:
     folder = Path(sources.ntrex)
     eng, vie = read_lines(folder / "ntrex128.eng.txt"), read_lines(folder / "ntrex128.vie.txt")
@@ -161,9 +168,7 @@ def ntrex_corpus(sources: Sources, seed: int = SEED) -> Corpus:
     stories: dict[str, list[str]] = {}
     for story, line in zip(ids, vie):
         stories.setdefault(story, []).append(line)
-    order = sorted(stories)
-    random.Random(seed).shuffle(order)
-    dev = set(order[:len(order) // 2])
+    dev = ntrex_dev_stories(stories, seed)
     return Corpus(
         name="ntrex", key="ntrex", retrieval_only=True,
         about=f"NTREX-128: {len(stories)} Vietnamese news stories (a file each, a sentence a line), their English "

@@ -89,7 +89,7 @@ class PipelineSystem:
             q = parse(question, self.config.max_question_chars)
         except BadQuestion:
             return []
-        vector = self.engine.embed_query(q.text)
+        vector = self.engine.search_vector(self.engine.embed_query(q.text), q.language)
         k = max(depth, self.config.k)
         query = keyword_query(q, self.engine.generation.languages, self.config)
         hits = self.engine.retriever.passages(query, vector, self.config, k)

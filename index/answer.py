@@ -154,6 +154,7 @@ def _candidates(engine: Engine, q: Question, config: Config, t0: float,
     """
     vector = engine.embed_query(q.text)
     search_vector, carried = (vector, None) if plan is None else _carried(engine, vector, plan, history, config)
+    search_vector = engine.search_vector(search_vector, q.language)
     t_embed = time.perf_counter()
     languages = engine.generation.languages
     query = keyword_query(q, languages, config)

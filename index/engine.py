@@ -31,6 +31,7 @@ class Engine:
     retriever: Retriever
     model: object  # anything with encode(texts, prompt_name=...) -> unit vectors
     scorer: object | None = None  # combiner.AnswerScorer (QA_SCORER=learned), or None: the hand-made score
+    query_shift: object | None = None  # query_shift.QueryShift (QA_QUERY_SHIFT), or None
 
     # Recent questions' vectors: a follow-up mixes in the earlier questions of its conversation,
     # which were embedded when they were asked. The current question is always encoded afresh,
@@ -56,6 +57,14 @@ class Engine:
             vector = self.recent_queries.get(text)
         return vector if vector is not None else self.embed_query(text)
 
+    def search_vector(self, vector: np.ndarray, language: str) -> np.ndarray:
+        """The vector a question in ``language`` searches with: shifted for English over Vietnamese
+        articles when the query shift applies to this model, else ``vector`` itself."""
+        shift = self.query_shift
+        if shift is not None and shift.applies(self.model_id, language, self.generation.languages):
+            return shift.apply(vector)
+        return vector
+
     @property
     def model_id(self) -> str:
         return self.generation.manifest.get("model_id", "")
@@ -67,12 +76,13 @@ def load(config: Config | None = None, model=None) -> Engine:
     ``model`` replaces the configured embedding model (the tests pass a fake one).
     """
     from .combiner import load_scorer
+    from .query_shift import load_query_shift
 
     config = config or Config.from_env()
     generation = load_generation(config.index_dir)
     model = model if model is not None else load_model(config)
     return Engine(config=config, generation=generation, retriever=Retriever(generation, config), model=model,
-                  scorer=load_scorer(config))
+                  scorer=load_scorer(config), query_shift=load_query_shift() if config.query_shift else None)
 
 
 def prepare(config: Config, model=None, progress: bool = True, log=lambda msg: print(msg, file=sys.stderr)) -> Engine:
@@ -161,7 +171,7 @@ class LiveEngine:
                 if serving != built_with:  # its vectors and our question vectors would not be comparable
                     raise StoreError(f"it was built with the model {built_with}, questions are embedded with {serving}")
             self.engine = Engine(config=old.config, generation=gen, retriever=Retriever(gen, old.config), model=model,
-                                 scorer=old.scorer)
+                                 scorer=old.scorer, query_shift=old.query_shift)
             print(f"index generation {gen.name} loaded (was {old.generation.name})", file=sys.stderr)
         except Exception as exc:  # keep serving the old generation, whatever went wrong
             self._refused = name
