@@ -139,12 +139,12 @@ class Config:
                        valid=one_of("rrf", "zscore"))
     keyword_weight: float = knob(0.3, "QA_KEYWORD_WEIGHT", "weight of the keyword side in zscore fusion",
                                  valid=NON_NEGATIVE)
-    # A question whose best keyword match stands far above the rest (an acronym or a name rare in
-    # the corpus) is better served by its keywords; chosen on the suite's dev parts, where it raised
-    # passage R@1 on every corpus or left it equal (eval/README.md, "Adaptive fusion").
     query_shift: bool = knob(True, "QA_QUERY_SHIFT",
                              "English questions over Vietnamese-only articles are searched with the default "
                              "model's English -> Vietnamese query shift (index/query_shift.py)", valid=ANY)
+    # A question whose best keyword match stands far above the rest (an acronym or a name rare in
+    # the corpus) is better served by its keywords; chosen on the suite's dev parts, where it raised
+    # passage R@1 on every corpus or left it equal (eval/README.md, "Quote windows, places, adaptive fusion").
     keyword_peak: float = knob(2.0, "QA_KEYWORD_PEAK",
                                "the best keyword score standing this many standard deviations (of the best "
                                "50) above the second counts as peaked (0 = never)", valid=NON_NEGATIVE)

@@ -91,8 +91,8 @@ def keyword_peak(scores: np.ndarray, n: int = 50) -> float:
     """How far the best keyword score stands above the second, in standard deviations of the best ``n``."""
     if len(scores) < 2:
         return 0.0
-    best = np.partition(scores, len(scores) - min(n, len(scores)))[-n:] if len(scores) > n else scores
-    best = np.sort(best)[::-1]
+    top = scores if len(scores) <= n else np.partition(scores, len(scores) - n)[-n:]
+    best = np.sort(top)[::-1]
     std = float(best.std())
     return 0.0 if best[0] <= 0 or std <= 1e-9 else float(best[0] - best[1]) / std
 
