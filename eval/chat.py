@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from index.answer import answer
 
+from .gold import text_problems
 from .metrics import is_hit, percentiles, ratio
 from .report import fmt, table
 from .xquad import spread
@@ -62,10 +63,7 @@ def validate(rows: list[dict]) -> list[str]:
             problems.append(f"{where}: kind must be one of {', '.join(KINDS)}")
         if (row["kind"] == "first") != (row["turn"] == 1):
             problems.append(f"{where}: the kind 'first' is the first turn's, and only its")
-        if row["lang"] not in ("vi", "en"):
-            problems.append(f"{where}: lang must be 'vi' or 'en'")
-        if not isinstance(row["question"], str) or not row["question"].strip():
-            problems.append(f"{where}: empty question")
+        problems += text_problems(row, where)
         answers = row["answers"]
         if not isinstance(answers, list) or not answers or not all(isinstance(a, str) and a.strip() for a in answers):
             problems.append(f"{where}: answers must be a non-empty list of non-empty strings")

@@ -36,6 +36,16 @@ class GoldQuestion:
         return group == "all" or self.group == group
 
 
+def text_problems(row: dict, where: str) -> list[str]:
+    """Problems of the fields every gold line has, conversation turns too: language and question."""
+    problems = []
+    if row["lang"] not in ("vi", "en"):
+        problems.append(f"{where}: lang must be 'vi' or 'en'")
+    if not isinstance(row["question"], str) or not row["question"].strip():
+        problems.append(f"{where}: empty question")
+    return problems
+
+
 def validate_row(row: object, line: int) -> list[str]:
     """Format problems of one gold line (empty when it is fine)."""
     where = f"line {line}"
@@ -46,10 +56,7 @@ def validate_row(row: object, line: int) -> list[str]:
         return problems
     if not isinstance(row["id"], str) or not row["id"]:
         problems.append(f"{where}: id must be a non-empty string")
-    if row["lang"] not in ("vi", "en"):
-        problems.append(f"{where}: lang must be 'vi' or 'en'")
-    if not isinstance(row["question"], str) or not row["question"].strip():
-        problems.append(f"{where}: empty question")
+    problems += text_problems(row, where)
     answers = row["answers"]
     if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
         problems.append(f"{where}: answers must be a list of non-empty strings")

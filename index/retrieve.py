@@ -87,7 +87,10 @@ def zscores(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / std if std > 1e-9 else np.zeros_like(values)
 
 
-def keyword_peak(scores: np.ndarray, n: int = 50) -> float:
+PEAK_DEPTH = 50  # best keyword scores whose spread measures a peak
+
+
+def keyword_peak(scores: np.ndarray, n: int = PEAK_DEPTH) -> float:
     """How far the best keyword score stands above the second, in standard deviations of the best ``n``."""
     if len(scores) < 2:
         return 0.0
@@ -180,7 +183,10 @@ class Retriever:
                 keyword_scores = keyword_scores + weight * self.generation.chunk_keywords.scores(earlier)
             if selection is not None:
                 keyword_scores = np.where(selection.chunks, keyword_scores, 0)  # top_rows keeps positive scores
-        keyword = top_rows(keyword_scores, n) if keyword_scores is not None else []
+        # One pass over every passage's keyword score gives both the candidates and the best
+        # PEAK_DEPTH for the peak (BM25 scores are never negative: the rest count as zeros).
+        best_keyword = top_rows(keyword_scores, max(n, PEAK_DEPTH)) if keyword_scores is not None else []
+        keyword = best_keyword[:n]
         dense_rows = [r for r, _ in dense]
         keyword_rows = [r for r, _ in keyword]
         if mode == "dense":
@@ -191,7 +197,10 @@ class Retriever:
             rows = list(dict.fromkeys(dense_rows + keyword_rows))
             dense_part = zscores(self.generation.chunk_vectors[rows] @ query_vector)
             keyword_part = zscores(keyword_scores[rows])
-            peaked = config.keyword_peak > 0 and keyword_peak(keyword_scores) >= config.keyword_peak
+            top = np.zeros(min(PEAK_DEPTH, len(keyword_scores)))
+            values = [score for _, score in best_keyword[:len(top)]]
+            top[:len(values)] = values
+            peaked = config.keyword_peak > 0 and keyword_peak(top) >= config.keyword_peak
             weight = config.keyword_weight_peaked if peaked else config.keyword_weight
             fused = {r: float(d + weight * b) for r, d, b in zip(rows, dense_part, keyword_part)}
         else:
